@@ -1,0 +1,31 @@
+# Every target builds its own virtual environment, so a fresh machine needs only python3.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: demo test lint bench clean
+
+$(BIN)/envelope: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	@touch $@
+
+# The main job on the embedded default: no AWS account, no server.
+demo: $(BIN)/envelope
+	ENVELOPE_HOME=$${ENVELOPE_HOME:-$(CURDIR)/.demo-home} bash scripts/demo.sh $(BIN)/envelope
+
+lint: $(BIN)/envelope
+	$(BIN)/ruff check envelope tests benchmarks
+	$(BIN)/mypy --strict envelope
+
+# The whole test suite, then the linters.
+test: $(BIN)/envelope
+	$(BIN)/pytest -n 2 -q
+	$(MAKE) --no-print-directory lint
+
+bench: $(BIN)/envelope
+	$(BIN)/pytest benchmarks --benchmark-only --benchmark-columns=mean,ops -q
+
+clean:
+	rm -rf $(VENV) .demo-home .pytest_cache .mypy_cache .ruff_cache

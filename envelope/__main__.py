@@ -1,0 +1,5 @@
+"""``python -m envelope``: the same as the ``envelope`` command."""
+
+from envelope.cli import main
+
+main()

@@ -1,0 +1,155 @@
+"""Every exception envelope raises: one root, KMS failures named as AWS KMS names them."""
+
+from __future__ import annotations
+
+
+class EnvelopeError(Exception):
+    """Root of every error envelope raises on purpose."""
+
+
+# --- Key services -----------------------------------------------------------------------------
+# Whichever backend raised it (LocalKeyService, AWS KMS, moto, `envelope serve`), a KMS failure is
+# the class below named like the KMS exception, so callers catch one family on every backend.
+
+
+class KeyServiceError(EnvelopeError):
+    """A key service refused or failed a request. ``code`` is the KMS exception name."""
+
+    code: str = "KeyServiceError"
+
+    def __init__(self, message: str = "", *, code: str | None = None) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class AccessDeniedException(KeyServiceError):
+    code = "AccessDeniedException"
+
+
+class AlreadyExistsException(KeyServiceError):
+    code = "AlreadyExistsException"
+
+
+class DependencyTimeoutException(KeyServiceError):
+    code = "DependencyTimeoutException"
+
+
+class DisabledException(KeyServiceError):
+    code = "DisabledException"
+
+
+class IncorrectKeyException(KeyServiceError):
+    code = "IncorrectKeyException"
+
+
+class InvalidAliasNameException(KeyServiceError):
+    code = "InvalidAliasNameException"
+
+
+class InvalidArnException(KeyServiceError):
+    code = "InvalidArnException"
+
+
+class InvalidCiphertextException(KeyServiceError):
+    code = "InvalidCiphertextException"
+
+
+class InvalidGrantTokenException(KeyServiceError):
+    code = "InvalidGrantTokenException"
+
+
+class InvalidKeyUsageException(KeyServiceError):
+    code = "InvalidKeyUsageException"
+
+
+class InvalidMarkerException(KeyServiceError):
+    code = "InvalidMarkerException"
+
+
+class KMSInternalException(KeyServiceError):
+    code = "KMSInternalException"
+
+
+class KMSInvalidStateException(KeyServiceError):
+    code = "KMSInvalidStateException"
+
+
+class KeyUnavailableException(KeyServiceError):
+    code = "KeyUnavailableException"
+
+
+class LimitExceededException(KeyServiceError):
+    code = "LimitExceededException"
+
+
+class MalformedPolicyDocumentException(KeyServiceError):
+    code = "MalformedPolicyDocumentException"
+
+
+class NotFoundException(KeyServiceError):
+    code = "NotFoundException"
+
+
+class UnsupportedOperationException(KeyServiceError):
+    code = "UnsupportedOperationException"
+
+
+class ValidationException(KeyServiceError):
+    code = "ValidationException"
+
+
+class KeyServiceUnavailableError(KeyServiceError):
+    """The key service could not be reached (connection refused, timeout, DNS)."""
+
+    code = "KeyServiceUnavailable"
+
+
+KMS_ERRORS: dict[str, type[KeyServiceError]] = {
+    cls.code: cls
+    for cls in (
+        AccessDeniedException,
+        AlreadyExistsException,
+        DependencyTimeoutException,
+        DisabledException,
+        IncorrectKeyException,
+        InvalidAliasNameException,
+        InvalidArnException,
+        InvalidCiphertextException,
+        InvalidGrantTokenException,
+        InvalidKeyUsageException,
+        InvalidMarkerException,
+        KMSInternalException,
+        KMSInvalidStateException,
+        KeyUnavailableException,
+        LimitExceededException,
+        MalformedPolicyDocumentException,
+        NotFoundException,
+        UnsupportedOperationException,
+        ValidationException,
+    )
+}
+"""KMS exception name -> class, for adapters that translate a wire error code."""
+
+
+def kms_error(code: str, message: str) -> KeyServiceError:
+    """Build the envelope exception for a KMS error code; unknown codes keep their code."""
+    cls = KMS_ERRORS.get(code)
+    if cls is None:
+        return KeyServiceError(message, code=code)
+    return cls(message)
+
+
+# --- Keystore ---------------------------------------------------------------------------------
+
+
+class KeystoreError(EnvelopeError):
+    """The local keystore cannot be opened or is damaged."""
+
+
+class WrongPassphraseError(KeystoreError):
+    """The passphrase (or root-key file) does not open this keystore."""

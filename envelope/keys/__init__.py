@@ -1,0 +1,1 @@
+"""Key services: the KeyService contract and its backends."""

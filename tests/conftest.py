@@ -1,0 +1,17 @@
+"""Shared fixtures: every test gets its own ENVELOPE_HOME so no test touches a real keystore."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    home = tmp_path / "envelope-home"
+    monkeypatch.setenv("ENVELOPE_HOME", str(home))
+    monkeypatch.delenv("ENVELOPE_PASSPHRASE", raising=False)
+    monkeypatch.delenv("ENVELOPE_KMS", raising=False)
+    yield home
