@@ -1,0 +1,135 @@
+"""What every CLI command shares: the key service, errors, JSON output and atomic files."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import datetime as dt
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from envelope.errors import EnvelopeError
+from envelope.keys.base import KeyService
+
+
+class CliError(EnvelopeError):
+    """A problem the CLI itself found (bad option value, refusal to write to a terminal)."""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+class _State:
+    """Options given before the command (``envelope --kms aws key list``)."""
+
+    kms: str | None = None
+
+
+state = _State()
+
+
+@contextlib.contextmanager
+def key_service() -> Iterator[KeyService]:
+    """Open the configured key service for one command and close it afterwards."""
+    from envelope.config import open_key_service
+
+    service = open_key_service(state.kms)
+    try:
+        yield service
+    finally:
+        close = getattr(service, "close", None)
+        if callable(close):
+            close()
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    raise TypeError(f"cannot render {type(value).__name__} as JSON")
+
+
+def print_json(document: Any) -> None:
+    """Write ``document`` as indented JSON on stdout (datetimes ISO 8601, bytes base64)."""
+    sys.stdout.write(json.dumps(document, indent=2, default=_json_default) + "\n")
+
+
+def parse_context(pairs: list[str] | None) -> dict[str, str] | None:
+    """``["k=v", ...]`` -> ``{"k": "v"}``; ``None`` when no pair was given."""
+    if not pairs:
+        return None
+    context: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise CliError(f"encryption context pair {pair!r} is not of the form KEY=VALUE")
+        if name in context:
+            raise CliError(f"encryption context key {name!r} is given twice")
+        context[name] = value
+    return context
+
+
+@contextlib.contextmanager
+def open_input(path: str) -> Iterator[IO[bytes]]:
+    """Open ``path`` for binary reading; ``-`` is standard input."""
+    if path == "-":
+        yield sys.stdin.buffer
+        return
+    with open(path, "rb") as handle:
+        yield handle
+
+
+def refuse_terminal(stream: IO[Any]) -> None:
+    """Refuse to write binary to a terminal."""
+    if stream.isatty():
+        raise CliError(
+            "refusing to write binary output to a terminal",
+            hint="give -o FILE, or redirect standard output",
+        )
+
+
+@contextlib.contextmanager
+def atomic_output(path: str) -> Iterator[IO[bytes]]:
+    """Yield a binary stream for ``path`` that appears under that name only on success.
+
+    The data goes to a temporary file in the destination folder, which is synced and renamed
+    over ``path`` when the block ends without an exception, and removed otherwise: a failed run
+    leaves neither a partial output nor a temporary file. ``-`` is standard output, written
+    directly (never to a terminal).
+    """
+    if path == "-":
+        refuse_terminal(sys.stdout)
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    target = Path(path)
+    folder = target.parent
+    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
+
+
+def input_size(stream: IO[bytes]) -> int | None:
+    """The size of a regular file behind ``stream``, else None (pipes, terminals)."""
+    try:
+        info = os.fstat(stream.fileno())
+    except (OSError, ValueError):
+        return None
+    import stat
+
+    return info.st_size if stat.S_ISREG(info.st_mode) else None
