@@ -1,0 +1,119 @@
+"""``envelope key ...`` against the local key service, through the real command."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from tests.cli.conftest import Run, fails, ok_json
+
+
+def _create(envelope: Run, *args: str) -> dict[str, object]:
+    meta = ok_json(envelope("key", "create", "--json", *args))["KeyMetadata"]
+    assert isinstance(meta, dict)
+    return meta
+
+
+def test_version(envelope: Run) -> None:
+    result = envelope("--version")
+    assert result.returncode == 0
+    assert result.stdout.decode().startswith("envelope ")
+
+
+def test_create_prints_kms_shaped_metadata(envelope: Run) -> None:
+    meta = _create(envelope, "--description", "orders")
+    assert meta["KeyState"] == "Enabled"
+    assert meta["Enabled"] is True
+    assert meta["KeySpec"] == "SYMMETRIC_DEFAULT"
+    assert meta["CustomerMasterKeySpec"] == "SYMMETRIC_DEFAULT"
+    assert meta["KeyUsage"] == "ENCRYPT_DECRYPT"
+    assert meta["Description"] == "orders"
+    assert meta["Arn"] == f"arn:aws:kms:us-east-1:123456789012:key/{meta['KeyId']}"
+    assert meta["AWSAccountId"] == "123456789012"
+    assert meta["EncryptionAlgorithms"] == ["SYMMETRIC_DEFAULT"]
+    dt.datetime.fromisoformat(str(meta["CreationDate"]))
+    assert "DeletionDate" not in meta
+
+
+def test_create_rsa_key(envelope: Run) -> None:
+    meta = _create(envelope, "--key-spec", "RSA_2048")
+    assert meta["KeySpec"] == "RSA_2048"
+    assert set(meta["EncryptionAlgorithms"]) == {"RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256"}  # type: ignore[arg-type]
+
+
+def test_alias_names_the_key_everywhere(envelope: Run) -> None:
+    meta = _create(envelope, "--alias", "alias/orders")
+    described = ok_json(envelope("key", "describe", "alias/orders", "--json"))
+    assert described["KeyMetadata"]["KeyId"] == meta["KeyId"]
+    aliases = ok_json(envelope("key", "alias", "list", "--json"))["Aliases"]
+    assert {"AliasName": "alias/orders", "TargetKeyId": meta["KeyId"]}.items() <= next(
+        a for a in aliases if a["AliasName"] == "alias/orders"
+    ).items()
+    assert envelope("key", "alias", "create", "alias/second", str(meta["KeyId"])).returncode == 0
+    assert envelope("key", "alias", "delete", "alias/orders").returncode == 0
+    fails(envelope("key", "describe", "alias/orders"), "NotFoundException")
+    fails(envelope("key", "alias", "create", "alias/second", str(meta["KeyId"])),
+          "AlreadyExistsException")
+
+
+def test_list_shows_every_key(envelope: Run) -> None:
+    ids = {_create(envelope)["KeyId"] for _ in range(3)}
+    listed = ok_json(envelope("key", "list", "--json"))["Keys"]
+    assert ids <= {entry["KeyId"] for entry in listed}
+    human = envelope("key", "list").stdout.decode()
+    assert all(str(key_id) in human for key_id in ids)
+
+
+def test_rotate_and_list_rotations(envelope: Run) -> None:
+    key_id = str(_create(envelope)["KeyId"])
+    assert ok_json(envelope("key", "rotations", key_id, "--json"))["Rotations"] == []
+    ok_json(envelope("key", "rotate", key_id, "--json"))
+    ok_json(envelope("key", "rotate", key_id, "--json"))
+    rotations = ok_json(envelope("key", "rotations", key_id, "--json"))["Rotations"]
+    assert [r["RotationType"] for r in rotations] == ["ON_DEMAND", "ON_DEMAND"]
+
+
+def test_automatic_rotation_settings(envelope: Run) -> None:
+    key_id = str(_create(envelope)["KeyId"])
+    assert envelope("key", "enable-rotation", key_id, "--period-days", "90").returncode == 0
+    status = ok_json(envelope("key", "rotation-status", key_id, "--json"))
+    assert status["KeyRotationEnabled"] is True
+    assert status["RotationPeriodInDays"] == 90
+    fails(envelope("key", "enable-rotation", key_id, "--period-days", "89"), "ValidationException")
+    assert envelope("key", "disable-rotation", key_id).returncode == 0
+    assert ok_json(envelope("key", "rotation-status", key_id, "--json"))["KeyRotationEnabled"] is False
+
+
+def test_disable_enable(envelope: Run) -> None:
+    key_id = str(_create(envelope)["KeyId"])
+    assert envelope("key", "disable", key_id).returncode == 0
+    assert ok_json(envelope("key", "describe", key_id, "--json"))["KeyMetadata"]["KeyState"] == "Disabled"
+    assert envelope("key", "enable", key_id).returncode == 0
+    assert ok_json(envelope("key", "describe", key_id, "--json"))["KeyMetadata"]["KeyState"] == "Enabled"
+
+
+def test_schedule_and_cancel_deletion(envelope: Run) -> None:
+    key_id = str(_create(envelope)["KeyId"])
+    fails(envelope("key", "schedule-deletion", key_id, "--days", "6"), "ValidationException")
+    scheduled = ok_json(envelope("key", "schedule-deletion", key_id, "--days", "7", "--json"))
+    assert scheduled["KeyState"] == "PendingDeletion"
+    assert scheduled["PendingWindowInDays"] == 7
+    meta = ok_json(envelope("key", "describe", key_id, "--json"))["KeyMetadata"]
+    assert meta["KeyState"] == "PendingDeletion"
+    assert "DeletionDate" in meta
+    ok_json(envelope("key", "cancel-deletion", key_id, "--json"))
+    assert ok_json(envelope("key", "describe", key_id, "--json"))["KeyMetadata"]["KeyState"] == "Disabled"
+
+
+def test_unknown_key_is_a_clear_error(envelope: Run) -> None:
+    fails(envelope("key", "describe", "alias/nothing-here"), "NotFoundException")
+    fails(envelope("key", "rotate", "00000000-0000-0000-0000-000000000000"), "NotFoundException")
+
+
+def test_usage_errors_exit_2(envelope: Run) -> None:
+    assert envelope("key", "describe").returncode == 2
+    assert envelope("key", "no-such-command").returncode == 2
+    assert envelope("--no-such-option").returncode == 2
+
+
+def test_unknown_backend_is_an_error(envelope: Run) -> None:
+    fails(envelope("--kms", "elsewhere", "key", "list"), "elsewhere")

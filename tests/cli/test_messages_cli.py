@@ -1,0 +1,159 @@
+"""``envelope encrypt|decrypt|inspect`` end to end; what each bad input gets."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import Run, fails, ok_json
+
+PLAINTEXT = os.urandom(200_000) + b"the end"
+
+
+@pytest.fixture
+def key_arn(envelope: Run) -> str:
+    meta = ok_json(envelope("key", "create", "--json", "--alias", "alias/cli"))["KeyMetadata"]
+    return str(meta["Arn"])
+
+
+@pytest.fixture
+def message(envelope: Run, key_arn: str, tmp_path: Path) -> Path:
+    source = tmp_path / "plain.bin"
+    source.write_bytes(PLAINTEXT)
+    out = tmp_path / "plain.bin.env"
+    result = envelope("encrypt", str(source), "-o", str(out), "--key", "alias/cli",
+                      "-c", "purpose=test", "--frame-length", "4096")
+    assert result.returncode == 0, result.stderr.decode()
+    return out
+
+
+def _only(folder: Path) -> set[str]:
+    return {p.name for p in folder.iterdir()}
+
+
+def test_file_round_trip(envelope: Run, message: Path, tmp_path: Path) -> None:
+    assert PLAINTEXT not in message.read_bytes()
+    out = tmp_path / "decrypted.bin"
+    result = envelope("decrypt", str(message), "-o", str(out), "-c", "purpose=test")
+    assert result.returncode == 0, result.stderr.decode()
+    assert out.read_bytes() == PLAINTEXT
+
+
+def test_pipe_round_trip(envelope: Run, key_arn: str) -> None:
+    encrypted = envelope("encrypt", "-", "-o", "-", "--key", key_arn, input=PLAINTEXT)
+    assert encrypted.returncode == 0, encrypted.stderr.decode()
+    decrypted = envelope("decrypt", "-", "-o", "-", input=encrypted.stdout)
+    assert decrypted.returncode == 0, decrypted.stderr.decode()
+    assert decrypted.stdout == PLAINTEXT
+
+
+def test_signed_suite_round_trip(envelope: Run, key_arn: str) -> None:
+    encrypted = envelope("encrypt", "-o", "-", "--key", key_arn, "--suite", "0x0578",
+                         input=b"signed")
+    assert encrypted.returncode == 0, encrypted.stderr.decode()
+    decrypted = envelope("decrypt", "-o", "-", input=encrypted.stdout)
+    assert decrypted.stdout == b"signed"
+
+
+def test_inspect_shows_header_without_secrets(envelope: Run, message: Path, key_arn: str) -> None:
+    result = envelope("inspect", str(message), "--json")
+    assert result.returncode == 0, result.stderr.decode()
+    text = result.stdout.decode()
+    document = json.loads(text)
+    assert key_arn in text
+    assert "purpose" in text and "test" in text
+    assert document  # a non-empty header description
+    human = envelope("inspect", str(message))
+    assert key_arn in human.stdout.decode()
+
+
+def test_wrong_context_leaves_no_output(envelope: Run, message: Path, tmp_path: Path) -> None:
+    before = _only(tmp_path)
+    out = tmp_path / "out.bin"
+    fails(envelope("decrypt", str(message), "-o", str(out), "-c", "purpose=other"), "context")
+    assert _only(tmp_path) == before
+
+
+def test_tampered_message_leaves_no_output(envelope: Run, message: Path, tmp_path: Path) -> None:
+    data = bytearray(message.read_bytes())
+    data[len(data) // 2] ^= 0x01  # a body byte: some frame fails to authenticate
+    tampered = tmp_path / "tampered.env"
+    tampered.write_bytes(bytes(data))
+    before = _only(tmp_path)
+    out = tmp_path / "out.bin"
+    fails(envelope("decrypt", str(tampered), "-o", str(out)))
+    assert _only(tmp_path) == before
+
+
+def test_truncated_message_leaves_no_output(envelope: Run, message: Path, tmp_path: Path) -> None:
+    truncated = tmp_path / "truncated.env"
+    truncated.write_bytes(message.read_bytes()[:-10])
+    before = _only(tmp_path)
+    out = tmp_path / "out.bin"
+    fails(envelope("decrypt", str(truncated), "-o", str(out)))
+    assert _only(tmp_path) == before
+
+
+def test_not_a_message(envelope: Run, tmp_path: Path) -> None:
+    junk = tmp_path / "junk"
+    junk.write_bytes(b"this is not an envelope message")
+    fails(envelope("decrypt", str(junk), "-o", str(tmp_path / "out")))
+    assert not (tmp_path / "out").exists()
+
+
+def test_unknown_key_on_encrypt_leaves_no_output(envelope: Run, tmp_path: Path) -> None:
+    out = tmp_path / "out.env"
+    fails(envelope("encrypt", "-o", str(out), "--key", "alias/missing", input=b"x"),
+          "NotFoundException")
+    assert _only(tmp_path) == set()
+
+
+def test_missing_input_file(envelope: Run, key_arn: str, tmp_path: Path) -> None:
+    fails(envelope("encrypt", str(tmp_path / "nope"), "-o", str(tmp_path / "o"), "--key", key_arn))
+    assert _only(tmp_path) == set()
+
+
+def test_bad_context_pair_is_an_error(envelope: Run, key_arn: str, tmp_path: Path) -> None:
+    fails(envelope("encrypt", "-o", str(tmp_path / "o"), "--key", key_arn, "-c", "novalue"),
+          "KEY=VALUE")
+
+
+def test_refuses_binary_to_a_terminal(key_arn: str) -> None:
+    controller, terminal = pty.openpty()
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "envelope", "encrypt", "-o", "-", "--key", key_arn],
+            input=b"secret", stdout=terminal, stderr=subprocess.PIPE, timeout=120,
+        )
+    finally:
+        os.close(terminal)
+        os.close(controller)
+    assert result.returncode == 1
+    assert b"terminal" in result.stderr
+
+
+def test_local_path_never_imports_boto3(key_arn: str, tmp_path: Path) -> None:
+    source = tmp_path / "in"
+    source.write_bytes(b"hello")
+    script = (
+        "import sys\n"
+        "from envelope.cli import main\n"
+        f"sys.argv = ['envelope', 'encrypt', {str(source)!r}, '-o', {str(tmp_path / 'out')!r},"
+        f" '--key', {key_arn!r}]\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as e:\n"
+        "    assert not e.code, e.code\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore'))\n"
+        "print(','.join(loaded))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120)
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout.strip() == b""
+    assert (tmp_path / "out").exists()
