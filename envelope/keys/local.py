@@ -310,7 +310,9 @@ class LocalKeyService:
         rows = self._store.query(f"SELECT {_KEY_COLUMNS} FROM keys WHERE key_id = ?", (name,))
         if not rows:
             raise NotFoundException(f"Key '{self._arn(name)}' does not exist")
-        return _Key(*rows[0])
+        row = list(rows[0])
+        row[8] = bool(row[8])  # rotation_enabled is stored as 0/1
+        return _Key(*row)
 
     def _usable(self, key: _Key) -> None:
         """Raise unless the key may be used in a cryptographic operation."""
