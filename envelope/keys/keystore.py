@@ -10,10 +10,10 @@ store and a killed process loses nothing it had already returned.
 from __future__ import annotations
 
 import contextlib
-import time
 import os
 import sqlite3
 import stat
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from envelope.errors import KeystoreError, WrongPassphraseError
 DB_NAME = "keystore.db"
 ROOT_KEY_NAME = "root.key"
 SCHEMA_VERSION = 1
+BUSY_TIMEOUT_S = 60.0
 
 # scrypt cost for new passphrase keystores: N=2^17, r=8 uses 128 MiB and about half a second,
 # the strength OWASP recommends for scrypt. Existing stores keep the cost stored in them.
@@ -85,31 +86,40 @@ def _create_private_file(path: Path) -> None:
 
 
 def _root_key_from_file(home: Path) -> bytes:
-    """Read ``root.key``, creating it (0600, exclusively) with 32 random bytes on first use."""
+    """Read ``root.key``, creating it (0600) with 32 random bytes on first use.
+
+    The key is written and synced under a private temporary name, then hard-linked to
+    ``root.key``: ``link`` fails if the name exists, so exactly one process's key wins and no
+    reader ever sees a partly written file.
+    """
     path = home / ROOT_KEY_NAME
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        pass
-    else:
-        # Write to a temporary name first so a reader never sees a half-written key file.
-        key = os.urandom(32)
-        temp = home / f".{ROOT_KEY_NAME}.{os.getpid()}"
-        tfd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    if not path.exists():
+        temp = home / f".{ROOT_KEY_NAME}.{os.getpid()}.{os.urandom(4).hex()}"
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            os.write(tfd, key)
-            os.fsync(tfd)
+            os.write(fd, os.urandom(32))
+            os.fsync(fd)
         finally:
-            os.close(tfd)
-        os.replace(temp, path)
+            os.close(fd)
+        try:
+            os.link(temp, path)
+        except FileExistsError:
+            pass  # another process won the race; use its key
+        finally:
+            os.unlink(temp)
+        _fsync_folder(home)
+    data = path.read_bytes()
+    if len(data) != 32:
+        raise KeystoreError(f"root-key file {path} is damaged (it must hold 32 bytes)")
+    return data
+
+
+def _fsync_folder(home: Path) -> None:
+    fd = os.open(home, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
         os.close(fd)
-        return key
-    for _ in range(200):  # another process created it and is writing it: wait briefly
-        data = path.read_bytes()
-        if len(data) == 32:
-            return data
-        time.sleep(0.01)
-    raise KeystoreError(f"root-key file {path} is damaged (it must hold 32 bytes)")
 
 
 class Keystore:
@@ -122,42 +132,70 @@ class Keystore:
         passphrase: str | None,
         scrypt_n: int = SCRYPT_N,
     ) -> None:
-        self.home = home
-        _ensure_folder(home)
-        self.path = home / DB_NAME
+        self.home = Path(home)
+        _ensure_folder(self.home)
+        self.path = self.home / DB_NAME
         _create_private_file(self.path)
         self._check_private(self.path)
         self._db = sqlite3.connect(
-            self.path, timeout=60.0, isolation_level=None, check_same_thread=False
+            self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
         )
         try:
-            self._db.execute("PRAGMA busy_timeout = 60000")
-            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            self._retry(lambda: self._db.execute("PRAGMA journal_mode = WAL"))
             self._db.execute("PRAGMA synchronous = FULL")
             self._db.execute("PRAGMA foreign_keys = ON")
-            with self.transaction() as db:
-                db.executescript_safe(_SCHEMA)
+            # Erased rows (destroyed keys' wrapped material) are overwritten with zeros.
+            self._db.execute("PRAGMA secure_delete = ON")
+            # An existing store is checked before anything is written, so a wrong passphrase
+            # leaves every byte of it unchanged.
+            if not self._has_meta():
+                with self.transaction() as tx:
+                    tx.executescript_safe(_SCHEMA)
             self._root = AESGCM(self._open_root_key(passphrase, scrypt_n))
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise KeystoreError(f"the keystore {self.path} cannot be opened: {exc}") from None
         except BaseException:
             self._db.close()
             raise
 
+    def _has_meta(self) -> bool:
+        rows = self.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'")
+        return bool(rows) and bool(self.query("SELECT 1 FROM meta LIMIT 1"))
+
+    @staticmethod
+    def _retry(action: Any) -> Any:
+        """Run ``action``, retrying while another process holds the database lock."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        delay = 0.005
+        while True:
+            try:
+                return action()
+            except sqlite3.OperationalError as exc:
+                text = str(exc)
+                if "locked" not in text and "busy" not in text:
+                    raise
+                if time.monotonic() > deadline:
+                    raise KeystoreError("the keystore stayed locked by another process") from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.1)
+
     # --- transactions ------------------------------------------------------------------------
     @contextlib.contextmanager
     def transaction(self) -> Iterator[_Tx]:
-        """A write transaction (``BEGIN IMMEDIATE``): committed on success, rolled back otherwise."""
-        self._db.execute("BEGIN IMMEDIATE")
+        """A write transaction (``BEGIN IMMEDIATE``), committed on success, else rolled back."""
+        self._retry(lambda: self._db.execute("BEGIN IMMEDIATE"))
         try:
             yield _Tx(self._db)
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
-        self._db.execute("COMMIT")
+        self._retry(lambda: self._db.execute("COMMIT"))
 
-    def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+    def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
         """Run a read-only statement outside any explicit transaction."""
-        cursor = self._db.execute(sql, args)
-        return list(cursor.fetchall())
+        return list(self._retry(lambda: self._db.execute(sql, args).fetchall()))
 
     def close(self) -> None:
         self._db.close()

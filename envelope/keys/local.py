@@ -71,7 +71,7 @@ from envelope.keys.base import (
 )
 from envelope.keys.keystore import SCRYPT_N, Keystore
 
-# --- Limits from the AWS KMS API reference ---------------------------------------------------------
+# --- Limits from the AWS KMS API reference --------------------------------------------------------
 MAX_ENCRYPT_PLAINTEXT = 4096
 MAX_DATA_KEY_BYTES = 1024
 MAX_RANDOM_BYTES = 1024
@@ -84,7 +84,10 @@ DEFAULT_ROTATION_PERIOD = 365
 MAX_ON_DEMAND_ROTATIONS = 25
 DATA_KEY_SPECS = {"AES_128": 16, "AES_256": 32}
 RSA_SIZES = {"RSA_2048": 2048, "RSA_3072": 3072, "RSA_4096": 4096}
-RSA_ALGORITHMS = {RSAES_OAEP_SHA_1: hashes.SHA1, RSAES_OAEP_SHA_256: hashes.SHA256}
+RSA_ALGORITHMS: dict[str, Callable[[], hashes.HashAlgorithm]] = {
+    RSAES_OAEP_SHA_1: hashes.SHA1,
+    RSAES_OAEP_SHA_256: hashes.SHA256,
+}
 _ALIAS_PATTERN = re.compile(r"^alias/[a-zA-Z0-9/_-]+$")
 _UUID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -307,7 +310,8 @@ class LocalKeyService:
             name = rows[0][0]
         if not _UUID_PATTERN.match(name):
             raise NotFoundException(f"Invalid keyId '{key_id}'")
-        rows = self._store.query(f"SELECT {_KEY_COLUMNS} FROM keys WHERE key_id = ?", (name,))
+        sql = f"SELECT {_KEY_COLUMNS} FROM keys WHERE key_id = ?"  # noqa: S608 - constant columns
+        rows = self._store.query(sql, (name,))
         if not rows:
             raise NotFoundException(f"Key '{self._arn(name)}' does not exist")
         row = list(rows[0])
@@ -325,7 +329,7 @@ class LocalKeyService:
         if key.state == PENDING_DELETION:
             raise KMSInvalidStateException(f"{self._arn(key.key_id)} is pending deletion.")
 
-    # --- deletion and rotation that fall due by the clock ------------------------------------------
+    # --- deletion and rotation that fall due by the clock -----------------------------------------
     def _purge_due_deletions(self) -> None:
         now = self._now()
         due = self._store.query(
@@ -361,7 +365,8 @@ class LocalKeyService:
             return
         with self._lock, self._store.transaction() as tx:
             rows = tx.rows(
-                "SELECT next_rotation, rotation_period, rotation_enabled FROM keys WHERE key_id = ?",
+                "SELECT next_rotation, rotation_period, rotation_enabled FROM keys"
+                " WHERE key_id = ?",
                 (key.key_id,),
             )
             if not rows or not rows[0][2] or rows[0][0] is None or now < rows[0][0]:
@@ -383,7 +388,7 @@ class LocalKeyService:
         )
         return version
 
-    # --- backing keys ---------------------------------------------------------------------------------
+    # --- backing keys -----------------------------------------------------------------------------
     def _latest_version(self, key_id: str) -> int:
         rows = self._store.query("SELECT MAX(version) FROM versions WHERE key_id = ?", (key_id,))
         return int(rows[0][0])
@@ -421,7 +426,7 @@ class LocalKeyService:
         )
         return self._store.unwrap(key_id, version, bytes(rows[0][0]))
 
-    # --- metadata ---------------------------------------------------------------------------------------
+    # --- metadata ---------------------------------------------------------------------------------
     def _metadata(self, key: _Key) -> KeyMetadata:
         algorithms = (
             (SYMMETRIC_DEFAULT,) if key.symmetric else (RSAES_OAEP_SHA_1, RSAES_OAEP_SHA_256)
@@ -442,7 +447,7 @@ class LocalKeyService:
             pending_deletion_window_in_days=key.pending_window if pending else None,
         )
 
-    # --- keys ---------------------------------------------------------------------------------------------
+    # --- keys -------------------------------------------------------------------------------------
     def create_key(
         self,
         *,
@@ -482,7 +487,7 @@ class LocalKeyService:
             )
         with self._lock, self._store.transaction() as tx:
             tx.run(
-                f"INSERT INTO keys ({_KEY_COLUMNS}, policy) VALUES"
+                f"INSERT INTO keys ({_KEY_COLUMNS}, policy) VALUES"  # noqa: S608 - constant
                 " (?, ?, ?, ?, ?, ?, NULL, NULL, 0, NULL, NULL, 0, ?)",
                 (key_id, now, description, key_spec, key_usage, ENABLED, policy),
             )
@@ -553,7 +558,7 @@ class LocalKeyService:
             )
         return CancelKeyDeletionResult(key_id=self._arn(key.key_id))
 
-    # --- aliases --------------------------------------------------------------------------------------
+    # --- aliases ----------------------------------------------------------------------------------
     def _check_alias_name(self, alias_name: str) -> None:
         if not isinstance(alias_name, str) or not 1 <= len(alias_name) <= 256:
             raise _invalid("aliasName", "Member must have length between 1 and 256")
@@ -595,8 +600,7 @@ class LocalKeyService:
         if key_id is not None:
             target = self._resolve(key_id, aliases=False).key_id
             rows = self._store.query(
-                "SELECT name, key_id, created, updated FROM aliases WHERE key_id = ?"
-                " ORDER BY name",
+                "SELECT name, key_id, created, updated FROM aliases WHERE key_id = ? ORDER BY name",
                 (target,),
             )
         else:
@@ -617,7 +621,7 @@ class LocalKeyService:
         )
         return ListAliasesResult(aliases=entries, truncated=truncated, next_marker=next_marker)
 
-    # --- cryptographic operations ------------------------------------------------------------------------
+    # --- cryptographic operations -----------------------------------------------------------------
     def _encrypt_with(
         self, key: _Key, plaintext: bytes, context: dict[str, str], algorithm: str
     ) -> bytes:
@@ -644,7 +648,7 @@ class LocalKeyService:
         if context:
             raise ValidationException("an encryption context is not supported with RSA keys")
         size = RSA_SIZES[key.key_spec] // 8
-        limit = size - 2 * digest.digest_size - 2  # RSA-OAEP (RFC 8017, 7.1.1)
+        limit = size - 2 * digest().digest_size - 2  # RSA-OAEP (RFC 8017, 7.1.1)
         if len(plaintext) > limit:
             raise _invalid(
                 "plaintext",
@@ -700,7 +704,9 @@ class LocalKeyService:
         try:
             key = wanted or self._resolve(parsed.key_id)
         except NotFoundException:
-            raise InvalidCiphertextException("the ciphertext names no key of this service") from None
+            raise InvalidCiphertextException(
+                "the ciphertext names no key of this service"
+            ) from None
         self._usable(key)
         aes = self._aes_key(key.key_id, parsed.version)
         if aes is None:
@@ -837,7 +843,7 @@ class LocalKeyService:
         size = _check_range("numberOfBytes", number_of_bytes, 1, MAX_RANDOM_BYTES)
         return GenerateRandomResult(plaintext=os.urandom(size))
 
-    # --- rotation ------------------------------------------------------------------------------------------
+    # --- rotation ---------------------------------------------------------------------------------
     def _rotatable(self, key_id: str) -> _Key:
         key = self._resolve(key_id, aliases=False)
         if not key.symmetric:
@@ -877,7 +883,9 @@ class LocalKeyService:
             raise UnsupportedOperationException(
                 f"{self._arn(key.key_id)} is an asymmetric key; only symmetric keys rotate"
             )
-        self._not_pending(key)
+        if key.state == PENDING_DELETION:
+            # KMS: while a key is pending deletion its rotation status reads false.
+            return KeyRotationStatus(key_rotation_enabled=False, key_id=self._arn(key.key_id))
         if key.state == ENABLED:
             self._rotate_if_due(key)
             key = self._resolve(key.key_id)
@@ -932,9 +940,11 @@ class LocalKeyService:
             )
             for r in page
         )
-        return ListKeyRotationsResult(rotations=entries, truncated=truncated, next_marker=next_marker)
+        return ListKeyRotationsResult(
+            rotations=entries, truncated=truncated, next_marker=next_marker
+        )
 
-    # --- asymmetric ----------------------------------------------------------------------------------------
+    # --- asymmetric -------------------------------------------------------------------------------
     def get_public_key(self, *, key_id: str) -> GetPublicKeyResult:
         key = self._resolve(key_id)
         if key.symmetric:
@@ -955,5 +965,5 @@ class LocalKeyService:
         )
 
 
-def _oaep(digest: type[hashes.HashAlgorithm]) -> padding.OAEP:
+def _oaep(digest: Callable[[], hashes.HashAlgorithm]) -> padding.OAEP:
     return padding.OAEP(mgf=padding.MGF1(algorithm=digest()), algorithm=digest(), label=None)
