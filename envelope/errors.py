@@ -109,6 +109,12 @@ class KeyServiceUnavailableError(KeyServiceError):
     code = "KeyServiceUnavailable"
 
 
+class KeyServiceConfigurationError(KeyServiceError):
+    """The key service client cannot be set up: no credentials, no region, or an unknown profile."""
+
+    code = "KeyServiceConfiguration"
+
+
 KMS_ERRORS: dict[str, type[KeyServiceError]] = {
     cls.code: cls
     for cls in (
@@ -153,3 +159,34 @@ class KeystoreError(EnvelopeError):
 
 class WrongPassphraseError(KeystoreError):
     """The passphrase (or root-key file) does not open this keystore."""
+
+
+# --- Messages (AWS Encryption SDK format) -------------------------------------------------------
+
+
+class MessageError(EnvelopeError):
+    """An encrypted message could not be written or read; the text says which check failed."""
+
+
+class MessageFormatError(MessageError):
+    """The bytes are not a well-formed message (bad field, truncation, trailing bytes)."""
+
+
+class MessageAuthenticationError(MessageError):
+    """A header tag, frame tag, key commitment or signature did not verify."""
+
+
+class NoMatchingKeyError(MessageError):
+    """None of the given wrapping keys could unwrap any encrypted data key of the message."""
+
+
+class LegacySuiteError(MessageError):
+    """The message uses a suite without key commitment and ``allow_legacy`` was not given."""
+
+
+class EncryptionContextMismatchError(MessageError):
+    """A required encryption context pair is missing from the message, or a reserved key was used."""
+
+
+class TooManyEncryptedDataKeysError(MessageError):
+    """The message carries (or would carry) more encrypted data keys than the configured cap."""

@@ -1,0 +1,436 @@
+"""encrypt / decrypt / encrypt_stream / decrypt_stream / inspect: AWS Encryption SDK messages.
+
+Streaming rules: ``decrypt_stream`` writes a frame's plaintext only after that frame's tag has
+verified, and it holds back the last frame until every remaining check (signature, trailing
+bytes) has passed. For signed suites (0x0578 and the legacy signed suites) the ECDSA signature
+covers the whole message and can only be checked at the end: earlier frames are already
+written when a bad signature is found, and ``decrypt_stream`` then raises
+``MessageAuthenticationError`` -- the caller must discard the output (the CLI does, writing to a
+temporary file). Unframed bodies (read only) are authenticated as one piece, so in stream mode
+they are buffered in memory, and refused above ``MAX_STREAM_UNFRAMED`` bytes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import BinaryIO
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from envelope.errors import (
+    LegacySuiteError,
+    MessageAuthenticationError,
+    MessageError,
+    MessageFormatError,
+)
+from envelope.message.body import FrameEncryptor, decrypt_body
+from envelope.message.header import (
+    DEFAULT_MAX_EDKS,
+    FRAMED,
+    MAX_FRAME_LENGTH,
+    Header,
+    check_required_context,
+    header_auth,
+    parse_header,
+    serialize_header,
+    verify_header_auth,
+)
+from envelope.message.info import MessageInfo, message_info
+from envelope.message.materials import (
+    DataKeyCache,
+    EncryptionMaterials,
+    cache_key,
+    check_commitment,
+    check_context_for_encrypt,
+    create_materials,
+    derive_keys,
+    load_verifier,
+    signature_hash,
+    unwrap_data_key,
+)
+from envelope.message.reader import BytesReader, HashingReader, StreamReader
+from envelope.message.suites import DEFAULT_SUITE, WRITABLE_SUITES, Suite, get_suite
+from envelope.message.wrapping import WrappingKey
+
+MAX_STREAM_UNFRAMED = 64 * 1024 * 1024
+"""Largest unframed body ``decrypt_stream`` buffers (unframed bodies are only authenticated whole)."""
+
+_EMPTY: Mapping[str, str] = {}
+
+
+# --- Encrypt -------------------------------------------------------------------------------------
+
+
+def _check_encrypt_args(suite: int, frame_length: int) -> Suite:
+    if suite not in WRITABLE_SUITES:
+        raise MessageError(f"suite 0x{suite:04x} cannot be written; use 0x0478 or 0x0578")
+    if isinstance(frame_length, bool) or not isinstance(frame_length, int) or not 0 < frame_length <= MAX_FRAME_LENGTH:
+        raise MessageError(f"frame length must be between 1 and {MAX_FRAME_LENGTH}")
+    return get_suite(suite)
+
+
+def _materials(
+    suite: Suite,
+    keys: Sequence[WrappingKey],
+    context: Mapping[str, str] | None,
+    cache: DataKeyCache | None,
+    plaintext_length: int | None,
+) -> EncryptionMaterials:
+    ctx = dict(context) if context else {}
+    check_context_for_encrypt(ctx)
+    if cache is None:
+        return create_materials(suite, keys, ctx)
+    materials: EncryptionMaterials = cache.get_encryption_materials(
+        cache_key(suite, keys, ctx), plaintext_length, lambda: create_materials(suite, keys, ctx)
+    )
+    return materials
+
+
+def _start(materials: EncryptionMaterials, message_id: bytes, frame_length: int) -> tuple[Header, bytes, AESGCM]:
+    """Build and authenticate the header; returns (header, header bytes + auth, AES-GCM)."""
+    suite = materials.suite
+    content_key, commit_key = derive_keys(suite, materials.data_key, message_id)
+    header = Header(
+        version=2,
+        suite=suite,
+        message_id=message_id,
+        encryption_context=materials.encryption_context,
+        encrypted_data_keys=materials.encrypted_data_keys,
+        content_type=FRAMED,
+        frame_length=frame_length,
+        suite_data=commit_key,
+    )
+    header_bytes = serialize_header(header)
+    aesgcm = AESGCM(content_key)
+    return header, header_bytes + header_auth(header_bytes, content_key, 2), aesgcm
+
+
+def _footer(signing_key: ec.EllipticCurvePrivateKey, hasher: hashes.Hash, suite: Suite) -> bytes:
+    signature = signing_key.sign(hasher.finalize(), ec.ECDSA(Prehashed(signature_hash(suite))))
+    return len(signature).to_bytes(2, "big") + signature
+
+
+def _encrypt_message(
+    plaintext: bytes | bytearray | memoryview, materials: EncryptionMaterials, *, message_id: bytes, frame_length: int
+) -> bytes:
+    """Write one message with given materials and message id (deterministic apart from signing).
+
+    The private seam for vector-style tests: frame IVs are the ESDK's deterministic sequence IVs.
+    """
+    header, head, aesgcm = _start(materials, message_id, frame_length)
+    view = memoryview(plaintext)
+    frames = FrameEncryptor(aesgcm, message_id, frame_length)
+    parts = [head]
+    full = len(view) // frame_length
+    regular = frames.regular
+    append = parts.append
+    offset = 0
+    for _ in range(full):
+        h, c = regular(view[offset : offset + frame_length])
+        append(h)
+        append(c)
+        offset += frame_length
+    h, c = frames.final(view[offset:])
+    append(h)
+    append(c)
+    if materials.signing_key is not None:
+        hasher = hashes.Hash(signature_hash(materials.suite))
+        for part in parts:
+            hasher.update(part)
+        append(_footer(materials.signing_key, hasher, materials.suite))
+    return b"".join(parts)
+
+
+def encrypt(
+    plaintext: bytes,
+    *,
+    keys: Sequence[WrappingKey],
+    encryption_context: Mapping[str, str] | None = None,
+    suite: int = DEFAULT_SUITE,
+    frame_length: int = 65536,
+    cache: DataKeyCache | None = None,
+) -> bytes:
+    """Encrypt bytes into an AWS Encryption SDK message (format version 2).
+
+    Args:
+        plaintext: The data.
+        keys: Wrapping keys; the first generates the data key, each adds one EDK (at most 10).
+        encryption_context: Non-secret pairs bound to the message; ``aws-crypto-`` keys are reserved.
+        suite: 0x0478 (default, key-committing) or 0x0578 (also ECDSA P-384 signed).
+        frame_length: Plaintext bytes per frame.
+        cache: Optional data-key cache shared across messages.
+
+    Returns:
+        The message.
+
+    Raises:
+        MessageError: Bad suite, frame length, context or key count (a subclass says which);
+            key service errors pass through.
+    """
+    s = _check_encrypt_args(suite, frame_length)
+    materials = _materials(s, keys, encryption_context, cache, len(plaintext))
+    return _encrypt_message(plaintext, materials, message_id=os.urandom(32), frame_length=frame_length)
+
+
+def _read_full(source: BinaryIO, n: int) -> bytes:
+    data = source.read(n)
+    if data is None:
+        data = b""
+    if len(data) == n or not data:
+        return data
+    parts = [data]
+    got = len(data)
+    while got < n:
+        more = source.read(n - got)
+        if not more:
+            break
+        parts.append(more)
+        got += len(more)
+    return b"".join(parts)
+
+
+def encrypt_stream(
+    source: BinaryIO,
+    destination: BinaryIO,
+    *,
+    keys: Sequence[WrappingKey],
+    encryption_context: Mapping[str, str] | None = None,
+    suite: int = DEFAULT_SUITE,
+    frame_length: int = 65536,
+    cache: DataKeyCache | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> MessageInfo:
+    """Encrypt a binary stream into a message, one frame in memory at a time.
+
+    Args:
+        source: Readable binary file object.
+        destination: Writable binary file object.
+        keys: As for :func:`encrypt`.
+        encryption_context: As for :func:`encrypt`.
+        suite: As for :func:`encrypt`.
+        frame_length: As for :func:`encrypt`.
+        cache: As for :func:`encrypt` (a stream's length is unknown, so the cache is bypassed).
+        progress: Called with the plaintext bytes processed so far.
+
+    Returns:
+        The message's header facts.
+
+    Raises:
+        MessageError: As for :func:`encrypt`.
+    """
+    s = _check_encrypt_args(suite, frame_length)
+    materials = _materials(s, keys, encryption_context, cache, None)
+    message_id = os.urandom(32)
+    header, head, aesgcm = _start(materials, message_id, frame_length)
+    hasher = hashes.Hash(signature_hash(s)) if materials.signing_key is not None else None
+    write = destination.write
+
+    def emit(*parts: bytes) -> None:
+        for part in parts:
+            if hasher is not None:
+                hasher.update(part)
+            write(part)
+
+    emit(head)
+    frames = FrameEncryptor(aesgcm, message_id, frame_length)
+    done = 0
+    while True:
+        chunk = _read_full(source, frame_length)
+        done += len(chunk)
+        if len(chunk) == frame_length:
+            emit(*frames.regular(chunk))
+        else:
+            emit(*frames.final(chunk))
+            if progress is not None:
+                progress(done)
+            break
+        if progress is not None:
+            progress(done)
+    if materials.signing_key is not None and hasher is not None:
+        write(_footer(materials.signing_key, hasher, s))
+    return message_info(header)
+
+
+# --- Decrypt -------------------------------------------------------------------------------------
+
+
+def _open_header(
+    reader: BytesReader | StreamReader | HashingReader,
+    keys: Sequence[WrappingKey],
+    encryption_context: Mapping[str, str] | None,
+    allow_legacy: bool,
+    max_encrypted_data_keys: int,
+) -> tuple[Header, AESGCM]:
+    header, header_bytes, auth = parse_header(reader, max_encrypted_data_keys=max_encrypted_data_keys)
+    suite = header.suite
+    if not suite.committing and not allow_legacy:
+        raise LegacySuiteError(
+            f"suite check failed: 0x{suite.id:04x} ({suite.name}) has no key commitment; "
+            "pass allow_legacy=True (--allow-legacy) to read it"
+        )
+    check_required_context(header.encryption_context, encryption_context)
+    data_key = unwrap_data_key(suite, header.encrypted_data_keys, keys, header.encryption_context)
+    content_key, commit_key = derive_keys(suite, data_key, header.message_id)
+    if suite.committing:
+        check_commitment(header.suite_data, commit_key)
+    aesgcm = AESGCM(content_key)
+    verify_header_auth(header_bytes, auth, aesgcm, header.version)
+    return header, aesgcm
+
+
+def _verify_signature(header: Header, digest: bytes, signature: bytes) -> None:
+    from cryptography.exceptions import InvalidSignature
+
+    verifier = load_verifier(header.suite, header.encryption_context)
+    try:
+        verifier.verify(signature, digest, ec.ECDSA(Prehashed(signature_hash(header.suite))))
+    except InvalidSignature:
+        raise MessageAuthenticationError("signature check failed") from None
+
+
+def decrypt(
+    message: bytes,
+    *,
+    keys: Sequence[WrappingKey],
+    encryption_context: Mapping[str, str] | None = None,
+    allow_legacy: bool = False,
+    max_encrypted_data_keys: int = DEFAULT_MAX_EDKS,
+) -> bytes:
+    """Decrypt a whole message held in memory; nothing is returned unless everything verified.
+
+    Args:
+        message: The message (ESDK format version 1 or 2).
+        keys: Keys to try on the message's EDKs; EDKs of other providers are skipped.
+        encryption_context: Pairs that must all be in the message's context.
+        allow_legacy: Also read the non-committing suites 0x0014-0x0378.
+        max_encrypted_data_keys: Refuse messages with more EDKs than this.
+
+    Returns:
+        The plaintext.
+
+    Raises:
+        MessageFormatError: Malformed, truncated, or followed by trailing bytes.
+        MessageAuthenticationError: Commitment, header tag, frame tag or signature failed.
+        LegacySuiteError: Non-committing suite without ``allow_legacy``.
+        EncryptionContextMismatchError: A required pair is missing or different.
+        NoMatchingKeyError: No key unwraps any EDK.
+        TooManyEncryptedDataKeysError: More EDKs than allowed.
+    """
+    if not isinstance(message, (bytes, bytearray, memoryview)):
+        raise MessageFormatError("message must be bytes")
+    reader = BytesReader(message)
+    header, aesgcm = _open_header(reader, keys, encryption_context, allow_legacy, max_encrypted_data_keys)
+    parts = list(decrypt_body(reader, aesgcm, header))
+    if header.suite.signed:
+        body_end = reader.offset
+        length = int.from_bytes(reader.read(2, "signature length"), "big")
+        signature = bytes(reader.read(length, "signature"))
+        hasher = hashes.Hash(signature_hash(header.suite))
+        hasher.update(memoryview(message)[:body_end])
+        _verify_signature(header, hasher.finalize(), signature)
+    if not reader.at_end():
+        raise MessageFormatError(f"trailing bytes check failed: {reader.remaining()} bytes after the message")
+    if len(parts) == 1:
+        return parts[0]
+    return b"".join(parts)
+
+
+def decrypt_stream(
+    source: BinaryIO,
+    destination: BinaryIO,
+    *,
+    keys: Sequence[WrappingKey],
+    encryption_context: Mapping[str, str] | None = None,
+    allow_legacy: bool = False,
+    max_encrypted_data_keys: int = DEFAULT_MAX_EDKS,
+    progress: Callable[[int], None] | None = None,
+) -> MessageInfo:
+    """Decrypt a message from a stream, one frame in memory at a time.
+
+    Each frame's plaintext is written only after its tag verified; the last frame is written only
+    after the signature (signed suites) and the no-trailing-bytes check passed. A signed message
+    whose signature fails raises at the end, after earlier frames were written: discard the output.
+
+    Args:
+        source: Readable binary file object positioned at the message.
+        destination: Writable binary file object.
+        keys: As for :func:`decrypt`.
+        encryption_context: As for :func:`decrypt`.
+        allow_legacy: As for :func:`decrypt`.
+        max_encrypted_data_keys: As for :func:`decrypt`.
+        progress: Called with the plaintext bytes written so far.
+
+    Returns:
+        The message's header facts.
+
+    Raises:
+        The errors of :func:`decrypt`; unframed bodies over ``MAX_STREAM_UNFRAMED`` bytes are a
+        MessageFormatError.
+    """
+    stream = StreamReader(source)
+    hasher: hashes.Hash | None = None
+    reader: StreamReader | HashingReader = stream
+    # The suite is unknown until the header is read; hash everything, drop it if unsigned.
+    probe = hashes.Hash(hashes.SHA384())
+    probe256 = hashes.Hash(hashes.SHA256())
+
+    class _Both:
+        def update(self, data: bytes) -> None:
+            probe.update(data)
+            probe256.update(data)
+
+    both = _Both()
+    reader = HashingReader(stream, both)
+    header, aesgcm = _open_header(reader, keys, encryption_context, allow_legacy, max_encrypted_data_keys)
+    if header.suite.signed:
+        hasher = probe256 if header.suite.signing_curve == "secp256r1" else probe
+        reader = HashingReader(stream, hasher)
+    else:
+        reader = stream
+    write = destination.write
+    done = 0
+    pending: bytes | None = None
+    for plaintext in decrypt_body(reader, aesgcm, header, max_unframed=MAX_STREAM_UNFRAMED):
+        if pending is not None:
+            write(pending)
+            done += len(pending)
+            if progress is not None:
+                progress(done)
+        pending = plaintext
+    if hasher is not None:
+        length = int.from_bytes(stream.read(2, "signature length"), "big")
+        signature = stream.read(length, "signature")
+        _verify_signature(header, hasher.finalize(), signature)
+    if not stream.at_end():
+        raise MessageFormatError("trailing bytes check failed: bytes after the message")
+    if pending is not None:
+        write(pending)
+        done += len(pending)
+        if progress is not None:
+            progress(done)
+    return message_info(header)
+
+
+def inspect(message: bytes | bytearray | memoryview | BinaryIO) -> MessageInfo:
+    """Read a message's header (no key needed, nothing secret returned, the tag is not checked).
+
+    Args:
+        message: The message bytes, or a binary stream positioned at it (only the header is read).
+
+    Returns:
+        The header facts.
+
+    Raises:
+        MessageFormatError: The header is malformed or truncated.
+    """
+    reader: BytesReader | StreamReader
+    if isinstance(message, (bytes, bytearray, memoryview)):
+        reader = BytesReader(message)
+    else:
+        reader = StreamReader(message)
+    header, _, _ = parse_header(reader, max_encrypted_data_keys=0xFFFF)
+    return message_info(header)

@@ -1,0 +1,131 @@
+"""Message body: framed encryption, and framed/unframed decryption with per-frame authentication."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Protocol
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from envelope.errors import MessageAuthenticationError, MessageFormatError
+from envelope.message.header import UNFRAMED, Header
+from envelope.message.suites import IV_LENGTH, TAG_LENGTH
+
+FRAME = b"AWSKMSEncryptionClient Frame"
+FINAL_FRAME = b"AWSKMSEncryptionClient Final Frame"
+SINGLE_BLOCK = b"AWSKMSEncryptionClient Single Block"
+FINAL_MARKER = b"\xff\xff\xff\xff"
+MAX_SEQUENCE = 0xFFFFFFFE
+MAX_UNFRAMED_LENGTH = 2**36 - 32
+_IV_PAD = bytes(IV_LENGTH - 4)
+
+
+class _Reader(Protocol):
+    def read(self, n: int, what: str) -> bytes | memoryview: ...
+
+
+def frame_iv(seq: bytes) -> bytes:
+    """The ESDK's deterministic frame IV: the 4-byte sequence number, left-padded to 12 bytes."""
+    return _IV_PAD + seq
+
+
+class FrameEncryptor:
+    """Encrypts consecutive frames of one message; each call returns the frame's bytes as parts."""
+
+    __slots__ = ("_encrypt", "_final_prefix", "_fl8", "_frame_length", "_prefix", "seq")
+
+    def __init__(self, aesgcm: AESGCM, message_id: bytes, frame_length: int) -> None:
+        self._encrypt = aesgcm.encrypt
+        self._prefix = message_id + FRAME
+        self._final_prefix = message_id + FINAL_FRAME
+        self._fl8 = frame_length.to_bytes(8, "big")
+        self._frame_length = frame_length
+        self.seq = 1
+
+    def regular(self, data: bytes | memoryview) -> tuple[bytes, bytes]:
+        """Encrypt one full frame (exactly ``frame_length`` bytes): (seq + IV, ciphertext + tag)."""
+        if self.seq > MAX_SEQUENCE:
+            raise MessageFormatError("message has too many frames for its frame length")
+        seq = self.seq.to_bytes(4, "big")
+        self.seq += 1
+        iv = _IV_PAD + seq
+        return seq + iv, self._encrypt(iv, data, self._prefix + seq + self._fl8)
+
+    def final(self, data: bytes | memoryview) -> tuple[bytes, bytes]:
+        """Encrypt the final frame (0 to ``frame_length`` bytes): (marker + seq + IV + length, ct + tag)."""
+        if self.seq > MAX_SEQUENCE:
+            raise MessageFormatError("message has too many frames for its frame length")
+        seq = self.seq.to_bytes(4, "big")
+        n = len(data)
+        iv = _IV_PAD + seq
+        head = FINAL_MARKER + seq + iv + n.to_bytes(4, "big")
+        return head, self._encrypt(iv, data, self._final_prefix + seq + n.to_bytes(8, "big"))
+
+
+def _open(aesgcm: AESGCM, iv: bytes | memoryview, data: bytes | memoryview, aad: bytes, what: str) -> bytes:
+    try:
+        return aesgcm.decrypt(bytes(iv), data, aad)
+    except InvalidTag:
+        raise MessageAuthenticationError(f"{what} authentication tag check failed") from None
+
+
+def decrypt_body(
+    reader: _Reader, aesgcm: AESGCM, header: Header, *, max_unframed: int | None = None
+) -> Iterator[bytes]:
+    """Read and decrypt the body; yields each frame's plaintext only after its tag verified.
+
+    Args:
+        reader: Positioned just after the header authentication.
+        aesgcm: AES-GCM with the message's content key.
+        header: The parsed (and authenticated) header.
+        max_unframed: Refuse unframed bodies longer than this (stream mode keeps memory bounded).
+
+    Yields:
+        Authenticated plaintext, frame by frame (one piece for an unframed body).
+
+    Raises:
+        MessageFormatError: Bad sequence number, frame length, or truncation.
+        MessageAuthenticationError: A tag did not verify.
+    """
+    message_id = header.message_id
+    if header.content_type == UNFRAMED:
+        iv = reader.read(IV_LENGTH, "body IV")
+        n = int.from_bytes(reader.read(8, "body length"), "big")
+        if n > MAX_UNFRAMED_LENGTH:
+            raise MessageFormatError("unframed body length check failed: too long")
+        if max_unframed is not None and n > max_unframed:
+            raise MessageFormatError(
+                f"unframed body length check failed: {n} bytes is more than the stream limit of {max_unframed}"
+            )
+        data = reader.read(n + TAG_LENGTH, "body")
+        aad = message_id + SINGLE_BLOCK + b"\x00\x00\x00\x01" + n.to_bytes(8, "big")
+        yield _open(aesgcm, iv, data, aad, "body")
+        return
+    frame_length = header.frame_length
+    prefix = message_id + FRAME
+    final_prefix = message_id + FINAL_FRAME
+    fl8 = frame_length.to_bytes(8, "big")
+    regular_size = frame_length + TAG_LENGTH
+    expected = 1
+    while True:
+        seq = bytes(reader.read(4, "frame sequence number"))
+        if seq == FINAL_MARKER:
+            seq = bytes(reader.read(4, "final frame sequence number"))
+            if int.from_bytes(seq, "big") != expected:
+                raise MessageFormatError(f"frame sequence number check failed: expected {expected}")
+            iv = reader.read(IV_LENGTH, "final frame IV")
+            n = int.from_bytes(reader.read(4, "final frame length"), "big")
+            if n > frame_length:
+                raise MessageFormatError("final frame length check failed: longer than the frame length")
+            data = reader.read(n + TAG_LENGTH, "final frame")
+            yield _open(aesgcm, iv, data, final_prefix + seq + n.to_bytes(8, "big"), f"frame {expected}")
+            return
+        if int.from_bytes(seq, "big") != expected:
+            raise MessageFormatError(f"frame sequence number check failed: expected {expected}")
+        iv = reader.read(IV_LENGTH, "frame IV")
+        data = reader.read(regular_size, "frame")
+        yield _open(aesgcm, iv, data, prefix + seq + fl8, f"frame {expected}")
+        expected += 1
+        if expected > MAX_SEQUENCE + 1:
+            raise MessageFormatError("frame sequence number check failed: too many frames")

@@ -1,0 +1,325 @@
+"""Message header: encryption context and EDK encoding, parse/serialize (v1, v2), header authentication.
+
+These functions are the reusable core for anything that rewrites headers (e.g. rewrap): parse a
+header with :func:`parse_header`, build a new :class:`Header` with ``dataclasses.replace`` (new
+``encrypted_data_keys``), serialize it with :func:`serialize_header` and append
+:func:`header_auth` computed with the message's content key; the body bytes stay valid because
+the body's AAD does not cover the header.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from envelope.errors import (
+    EncryptionContextMismatchError,
+    MessageAuthenticationError,
+    MessageFormatError,
+    TooManyEncryptedDataKeysError,
+)
+from envelope.message.suites import COMMIT_KEY_LENGTH, IV_LENGTH, TAG_LENGTH, Suite, get_suite
+
+FRAMED = 2
+UNFRAMED = 1
+CONTENT_TYPE_NAMES = {FRAMED: "framed", UNFRAMED: "unframed"}
+V1_TYPE = 0x80
+DEFAULT_MAX_EDKS = 10
+MAX_FRAME_LENGTH = 2**31 - 1
+RESERVED_PREFIX = "aws-crypto-"
+PUBLIC_KEY_FIELD = "aws-crypto-public-key"
+_ZERO_IV = bytes(IV_LENGTH)
+
+
+@dataclass(frozen=True)
+class EncryptedDataKey:
+    """One encrypted data key: who wrapped it (provider id, provider info) and the wrapped bytes."""
+
+    provider_id: str
+    provider_info: bytes
+    ciphertext: bytes
+
+
+@dataclass(frozen=True)
+class Header:
+    """A parsed or to-be-written message header (without its authentication tag)."""
+
+    version: int
+    suite: Suite
+    message_id: bytes
+    encryption_context: Mapping[str, str]
+    encrypted_data_keys: tuple[EncryptedDataKey, ...]
+    content_type: int
+    frame_length: int
+    suite_data: bytes = b""
+    """Version 2: the 32-byte commitment key. Version 1: empty."""
+
+
+class _Reader(Protocol):
+    def read(self, n: int, what: str) -> bytes | memoryview: ...
+
+
+# --- Encryption context ------------------------------------------------------------------------
+
+
+def serialize_context(context: Mapping[str, str]) -> bytes:
+    """Serialize an encryption context the ESDK way: count, then sorted (key, value) pairs.
+
+    Args:
+        context: The encryption context; empty gives ``b""``.
+
+    Returns:
+        The serialized pairs (the header's AAD field contents, also the raw AES keyring's AAD).
+
+    Raises:
+        MessageFormatError: Too many pairs or a key/value longer than 65535 UTF-8 bytes.
+    """
+    if not context:
+        return b""
+    pairs = sorted((k.encode("utf-8"), v.encode("utf-8")) for k, v in context.items())
+    if len(pairs) > 0xFFFF:
+        raise MessageFormatError("encryption context has more than 65535 pairs")
+    out = [len(pairs).to_bytes(2, "big")]
+    for k, v in pairs:
+        if len(k) > 0xFFFF or len(v) > 0xFFFF:
+            raise MessageFormatError("encryption context key or value is longer than 65535 bytes")
+        out += (len(k).to_bytes(2, "big"), k, len(v).to_bytes(2, "big"), v)
+    data = b"".join(out)
+    if len(data) > 0xFFFF:
+        raise MessageFormatError("serialized encryption context is longer than 65535 bytes")
+    return data
+
+
+def parse_context(data: bytes | memoryview) -> dict[str, str]:
+    """Parse a serialized encryption context (the inverse of :func:`serialize_context`).
+
+    Args:
+        data: The AAD field contents.
+
+    Returns:
+        The pairs as a dict.
+
+    Raises:
+        MessageFormatError: Malformed lengths, bad UTF-8, duplicate keys or trailing bytes.
+    """
+    if len(data) == 0:
+        return {}
+    mv = memoryview(data)
+    if len(mv) < 2:
+        raise MessageFormatError("encryption context is truncated")
+    count = int.from_bytes(mv[0:2], "big")
+    if count == 0:
+        raise MessageFormatError("encryption context has a count of 0 but a non-zero length")
+    pos = 2
+    context: dict[str, str] = {}
+    try:
+        for _ in range(count):
+            fields = []
+            for _ in range(2):
+                if pos + 2 > len(mv):
+                    raise MessageFormatError("encryption context is truncated")
+                n = int.from_bytes(mv[pos : pos + 2], "big")
+                pos += 2
+                if pos + n > len(mv):
+                    raise MessageFormatError("encryption context is truncated")
+                fields.append(bytes(mv[pos : pos + n]).decode("utf-8"))
+                pos += n
+            if fields[0] in context:
+                raise MessageFormatError("encryption context has a duplicate key")
+            context[fields[0]] = fields[1]
+    except UnicodeDecodeError:
+        raise MessageFormatError("encryption context is not valid UTF-8") from None
+    if pos != len(mv):
+        raise MessageFormatError("encryption context has bytes after its last pair")
+    return context
+
+
+def check_required_context(actual: Mapping[str, str], required: Mapping[str, str] | None) -> None:
+    """Check that every pair of ``required`` is in ``actual``.
+
+    Raises:
+        EncryptionContextMismatchError: Names the first missing or different key (never values).
+    """
+    if not required:
+        return
+    for key, value in required.items():
+        if key not in actual:
+            raise EncryptionContextMismatchError(
+                f"encryption context check failed: key {key!r} is not in the message"
+            )
+        if actual[key] != value:
+            raise EncryptionContextMismatchError(
+                f"encryption context check failed: key {key!r} has a different value in the message"
+            )
+
+
+# --- Header --------------------------------------------------------------------------------------
+
+
+def _u16(n: int) -> bytes:
+    return n.to_bytes(2, "big")
+
+
+def serialize_edks(edks: tuple[EncryptedDataKey, ...]) -> bytes:
+    """Serialize the EDK count and list."""
+    out = [_u16(len(edks))]
+    for edk in edks:
+        pid = edk.provider_id.encode("utf-8")
+        for field in (pid, edk.provider_info, edk.ciphertext):
+            if len(field) > 0xFFFF:
+                raise MessageFormatError("encrypted data key field is longer than 65535 bytes")
+            out += (_u16(len(field)), field)
+    return b"".join(out)
+
+
+def serialize_header(header: Header) -> bytes:
+    """Serialize a header (everything before the header authentication).
+
+    Args:
+        header: The header; version 1 headers are written with the IV length 12 and zero reserved bytes.
+
+    Returns:
+        The header bytes, which are the AAD of the header authentication tag.
+
+    Raises:
+        MessageFormatError: A field does not fit its length prefix.
+    """
+    aad = serialize_context(header.encryption_context)
+    parts = []
+    if header.version == 1:
+        parts += (bytes([1, V1_TYPE]), header.suite.id_bytes, header.message_id)
+    else:
+        parts += (b"\x02", header.suite.id_bytes, header.message_id)
+    parts += (_u16(len(aad)), aad, serialize_edks(header.encrypted_data_keys), bytes([header.content_type]))
+    if header.version == 1:
+        parts += (bytes(4), bytes([IV_LENGTH]), header.frame_length.to_bytes(4, "big"))
+    else:
+        parts += (header.frame_length.to_bytes(4, "big"), header.suite_data)
+    return b"".join(parts)
+
+
+def header_auth(header_bytes: bytes, content_key: bytes, version: int) -> bytes:
+    """Compute the header authentication that follows the header.
+
+    AES-GCM with the content key, an all-zero IV, empty plaintext and the header bytes as AAD.
+
+    Args:
+        header_bytes: The serialized header.
+        content_key: The message's derived content (data encryption) key.
+        version: Message format version: 1 writes IV + tag, 2 writes only the tag.
+
+    Returns:
+        The header authentication bytes (28 bytes for v1, 16 for v2).
+    """
+    tag = AESGCM(content_key).encrypt(_ZERO_IV, b"", header_bytes)
+    return _ZERO_IV + tag if version == 1 else tag
+
+
+def verify_header_auth(header_bytes: bytes, auth: bytes, aesgcm: AESGCM, version: int) -> None:
+    """Verify a header authentication (see :func:`header_auth`).
+
+    Raises:
+        MessageAuthenticationError: The tag does not verify.
+    """
+    from cryptography.exceptions import InvalidTag
+
+    iv, tag = (auth[:IV_LENGTH], auth[IV_LENGTH:]) if version == 1 else (_ZERO_IV, auth)
+    try:
+        aesgcm.decrypt(iv, tag, header_bytes)
+    except InvalidTag:
+        raise MessageAuthenticationError("header authentication tag check failed") from None
+
+
+def header_auth_length(version: int) -> int:
+    return IV_LENGTH + TAG_LENGTH if version == 1 else TAG_LENGTH
+
+
+def _text(raw: bytes | memoryview, what: str) -> str:
+    try:
+        return bytes(raw).decode("utf-8")
+    except UnicodeDecodeError:
+        raise MessageFormatError(f"{what} is not valid UTF-8") from None
+
+
+def parse_header(
+    reader: _Reader, *, max_encrypted_data_keys: int = DEFAULT_MAX_EDKS
+) -> tuple[Header, bytes, bytes]:
+    """Read and check a header and its authentication bytes (the tag is NOT verified here).
+
+    Args:
+        reader: An exact reader positioned at the start of a message.
+        max_encrypted_data_keys: Refuse headers with more EDKs than this, before reading them.
+
+    Returns:
+        ``(header, header_bytes, auth_bytes)``: header_bytes is exactly what the tag covers.
+
+    Raises:
+        MessageFormatError: A field is malformed or the header is truncated.
+        TooManyEncryptedDataKeysError: The EDK count exceeds the cap.
+    """
+    parts: list[bytes] = []
+
+    def take(n: int, what: str) -> bytes:
+        b = bytes(reader.read(n, what))
+        parts.append(b)
+        return b
+
+    version = take(1, "version")[0]
+    if version == 1:
+        if take(1, "message type")[0] != V1_TYPE:
+            raise MessageFormatError("header check failed: unknown message type")
+    elif version != 2:
+        raise MessageFormatError(f"header check failed: unknown message format version {version}")
+    suite = get_suite(int.from_bytes(take(2, "suite id"), "big"))
+    if suite.message_version != version:
+        raise MessageFormatError(
+            f"header check failed: suite 0x{suite.id:04x} is not valid in message format version {version}"
+        )
+    message_id = take(16 if version == 1 else 32, "message id")
+    aad_length = int.from_bytes(take(2, "encryption context length"), "big")
+    context = parse_context(take(aad_length, "encryption context"))
+    edk_count = int.from_bytes(take(2, "encrypted data key count"), "big")
+    if edk_count == 0:
+        raise MessageFormatError("header check failed: the message has no encrypted data key")
+    if edk_count > max_encrypted_data_keys:
+        raise TooManyEncryptedDataKeysError(
+            f"encrypted data key count check failed: {edk_count} keys, the limit is {max_encrypted_data_keys}"
+        )
+    edks = []
+    for _ in range(edk_count):
+        pid = take(int.from_bytes(take(2, "provider id length"), "big"), "provider id")
+        info = take(int.from_bytes(take(2, "provider info length"), "big"), "provider info")
+        ct = take(int.from_bytes(take(2, "encrypted data key length"), "big"), "encrypted data key")
+        edks.append(EncryptedDataKey(_text(pid, "provider id"), info, ct))
+    content_type = take(1, "content type")[0]
+    if content_type not in CONTENT_TYPE_NAMES:
+        raise MessageFormatError(f"header check failed: unknown content type {content_type}")
+    suite_data = b""
+    if version == 1:
+        if take(4, "reserved field") != bytes(4):
+            raise MessageFormatError("header check failed: reserved field is not zero")
+        if take(1, "IV length")[0] != IV_LENGTH:
+            raise MessageFormatError("header check failed: IV length is not 12")
+        frame_length = int.from_bytes(take(4, "frame length"), "big")
+    else:
+        frame_length = int.from_bytes(take(4, "frame length"), "big")
+        suite_data = take(COMMIT_KEY_LENGTH, "commitment key")
+    if content_type == FRAMED and not 0 < frame_length <= MAX_FRAME_LENGTH:
+        raise MessageFormatError(f"header check failed: frame length {frame_length} is out of range")
+    if content_type == UNFRAMED and frame_length != 0:
+        raise MessageFormatError("header check failed: unframed message with a non-zero frame length")
+    header = Header(
+        version=version,
+        suite=suite,
+        message_id=message_id,
+        encryption_context=context,
+        encrypted_data_keys=tuple(edks),
+        content_type=content_type,
+        frame_length=frame_length,
+        suite_data=suite_data,
+    )
+    auth = bytes(reader.read(header_auth_length(version), "header authentication"))
+    return header, b"".join(parts), auth

@@ -1,0 +1,246 @@
+"""Wrapping keys: the ``WrappingKey`` protocol, and raw AES, raw RSA and key-service (KMS) keys."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding as _padding
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from envelope.errors import KeyServiceError, KeyServiceUnavailableError, MessageError
+from envelope.message.header import EncryptedDataKey, serialize_context
+
+if TYPE_CHECKING:
+    from envelope.keys.base import KeyService
+
+KMS_PROVIDER_ID = "aws-kms"
+_AES_TAG_BITS = 128
+_AES_IV = 12
+
+
+@runtime_checkable
+class WrappingKey(Protocol):
+    """What a message needs from a key that wraps and unwraps data keys."""
+
+    @property
+    def identity(self) -> str:
+        """A stable, non-secret string naming this key (used in cache keys)."""
+        ...
+
+    def generate_data_key(self, length: int, encryption_context: Mapping[str, str]) -> tuple[bytes, EncryptedDataKey]:
+        """Create a fresh data key of ``length`` bytes and wrap it; return (plaintext, EDK)."""
+        ...
+
+    def wrap(self, data_key: bytes, encryption_context: Mapping[str, str]) -> EncryptedDataKey:
+        """Wrap an existing data key."""
+        ...
+
+    def unwrap(self, edk: EncryptedDataKey, encryption_context: Mapping[str, str]) -> bytes | None:
+        """Return the data key if this key wrapped ``edk``; None when it is not ours or does not open."""
+        ...
+
+
+class RawAesKey:
+    """An AES key held by the caller, in the ESDK raw AES keyring layout.
+
+    EDK: provider id = namespace; provider info = name, tag length in bits (4 bytes), IV length
+    (4 bytes), IV; ciphertext = AES-GCM(data key) || tag, with the serialized encryption
+    context as AAD.
+    """
+
+    __slots__ = ("_aesgcm", "_info_prefix", "_name", "_namespace")
+
+    def __init__(self, namespace: str, name: str, key: bytes) -> None:
+        """Create the key.
+
+        Args:
+            namespace: The key namespace (EDK provider id); must not be ``aws-kms``.
+            name: The key name (start of the EDK provider info).
+            key: 16, 24 or 32 bytes.
+
+        Raises:
+            MessageError: Bad key length or reserved namespace.
+        """
+        if len(key) not in (16, 24, 32):
+            raise MessageError("raw AES wrapping key must be 16, 24 or 32 bytes")
+        if namespace == KMS_PROVIDER_ID:
+            raise MessageError("namespace 'aws-kms' is reserved for KMS keys")
+        self._namespace = namespace
+        self._name = name
+        self._aesgcm = AESGCM(bytes(key))
+        self._info_prefix = name.encode("utf-8") + _AES_TAG_BITS.to_bytes(4, "big") + _AES_IV.to_bytes(4, "big")
+
+    def __repr__(self) -> str:
+        return f"RawAesKey(namespace={self._namespace!r}, name={self._name!r})"
+
+    @property
+    def identity(self) -> str:
+        return f"raw-aes:{self._namespace}:{self._name}"
+
+    def generate_data_key(self, length: int, encryption_context: Mapping[str, str]) -> tuple[bytes, EncryptedDataKey]:
+        data_key = os.urandom(length)
+        return data_key, self.wrap(data_key, encryption_context)
+
+    def wrap(self, data_key: bytes, encryption_context: Mapping[str, str]) -> EncryptedDataKey:
+        iv = os.urandom(_AES_IV)
+        ct = self._aesgcm.encrypt(iv, data_key, serialize_context(encryption_context))
+        return EncryptedDataKey(self._namespace, self._info_prefix + iv, ct)
+
+    def unwrap(self, edk: EncryptedDataKey, encryption_context: Mapping[str, str]) -> bytes | None:
+        info = edk.provider_info
+        if (
+            edk.provider_id != self._namespace
+            or len(info) != len(self._info_prefix) + _AES_IV
+            or not info.startswith(self._info_prefix)
+        ):
+            return None
+        try:
+            return self._aesgcm.decrypt(info[-_AES_IV:], edk.ciphertext, serialize_context(encryption_context))
+        except InvalidTag:
+            return None
+
+
+_RSA_PADDINGS = ("OAEP-SHA1", "OAEP-SHA256", "PKCS1")
+
+
+class RawRsaKey:
+    """An RSA key pair held by the caller, in the ESDK raw RSA keyring layout.
+
+    EDK: provider id = namespace, provider info = name, ciphertext = RSA(data key). Wraps with
+    OAEP (SHA-1 or SHA-256, MGF1 with the same hash); PKCS#1 v1.5 is accepted for unwrapping
+    old messages only.
+    """
+
+    __slots__ = ("_name", "_namespace", "_padding", "_private", "_public")
+
+    def __init__(
+        self,
+        namespace: str,
+        name: str,
+        *,
+        private_key: rsa.RSAPrivateKey | None = None,
+        public_key: rsa.RSAPublicKey | None = None,
+        padding: str = "OAEP-SHA256",
+    ) -> None:
+        """Create the key.
+
+        Args:
+            namespace: The key namespace (EDK provider id).
+            name: The key name (EDK provider info).
+            private_key: Needed to unwrap (and enough to wrap).
+            public_key: Enough to wrap.
+            padding: ``OAEP-SHA1``, ``OAEP-SHA256`` or ``PKCS1`` (unwrap only).
+
+        Raises:
+            MessageError: No key given, or an unknown padding.
+        """
+        if padding not in _RSA_PADDINGS:
+            raise MessageError(f"RSA padding must be one of {', '.join(_RSA_PADDINGS)}")
+        if private_key is None and public_key is None:
+            raise MessageError("RawRsaKey needs a private_key or a public_key")
+        if namespace == KMS_PROVIDER_ID:
+            raise MessageError("namespace 'aws-kms' is reserved for KMS keys")
+        self._namespace = namespace
+        self._name = name
+        self._private = private_key
+        self._public = public_key if public_key is not None else private_key.public_key()  # type: ignore[union-attr]
+        self._padding = padding
+
+    def __repr__(self) -> str:
+        return f"RawRsaKey(namespace={self._namespace!r}, name={self._name!r}, padding={self._padding!r})"
+
+    def _pad(self) -> Any:
+        if self._padding == "PKCS1":
+            return _padding.PKCS1v15()
+        algorithm = hashes.SHA1() if self._padding == "OAEP-SHA1" else hashes.SHA256()  # noqa: S303
+        return _padding.OAEP(mgf=_padding.MGF1(algorithm), algorithm=algorithm, label=None)
+
+    @property
+    def identity(self) -> str:
+        return f"raw-rsa:{self._namespace}:{self._name}:{self._padding}"
+
+    def generate_data_key(self, length: int, encryption_context: Mapping[str, str]) -> tuple[bytes, EncryptedDataKey]:
+        data_key = os.urandom(length)
+        return data_key, self.wrap(data_key, encryption_context)
+
+    def wrap(self, data_key: bytes, encryption_context: Mapping[str, str]) -> EncryptedDataKey:
+        if self._padding == "PKCS1":
+            raise MessageError("RSA PKCS#1 v1.5 padding is accepted for unwrapping only")
+        ct = self._public.encrypt(data_key, self._pad())
+        return EncryptedDataKey(self._namespace, self._name.encode("utf-8"), ct)
+
+    def unwrap(self, edk: EncryptedDataKey, encryption_context: Mapping[str, str]) -> bytes | None:
+        if self._private is None or edk.provider_id != self._namespace:
+            return None
+        if edk.provider_info != self._name.encode("utf-8"):
+            return None
+        try:
+            return self._private.decrypt(edk.ciphertext, self._pad())
+        except ValueError:
+            return None
+
+
+class KmsKey:
+    """A key in any :class:`~envelope.keys.base.KeyService` (LocalKeyService, AWS KMS, ...).
+
+    EDK: provider id ``aws-kms``, provider info = the key ARN, ciphertext = the key service's
+    ciphertext blob. The message's encryption context is passed to the key service.
+    """
+
+    __slots__ = ("_service", "key_id")
+
+    def __init__(self, service: KeyService, key_id: str) -> None:
+        """Create the key.
+
+        Args:
+            service: The key service holding the key.
+            key_id: Key id, ARN or alias. To decrypt, an ARN matches EDKs exactly; any other form
+                is passed to the key service with each ``aws-kms`` EDK.
+        """
+        self._service = service
+        self.key_id = key_id
+
+    def __repr__(self) -> str:
+        return f"KmsKey(key_id={self.key_id!r})"
+
+    @property
+    def identity(self) -> str:
+        return f"aws-kms:{self.key_id}"
+
+    def generate_data_key(self, length: int, encryption_context: Mapping[str, str]) -> tuple[bytes, EncryptedDataKey]:
+        result = self._service.generate_data_key(
+            key_id=self.key_id, number_of_bytes=length, encryption_context=dict(encryption_context)
+        )
+        if len(result.plaintext) != length:
+            raise MessageError("key service returned a data key of the wrong length")
+        return result.plaintext, EncryptedDataKey(KMS_PROVIDER_ID, result.key_id.encode("utf-8"), result.ciphertext_blob)
+
+    def wrap(self, data_key: bytes, encryption_context: Mapping[str, str]) -> EncryptedDataKey:
+        result = self._service.encrypt(key_id=self.key_id, plaintext=data_key, encryption_context=dict(encryption_context))
+        return EncryptedDataKey(KMS_PROVIDER_ID, result.key_id.encode("utf-8"), result.ciphertext_blob)
+
+    def unwrap(self, edk: EncryptedDataKey, encryption_context: Mapping[str, str]) -> bytes | None:
+        if edk.provider_id != KMS_PROVIDER_ID:
+            return None
+        try:
+            arn = edk.provider_info.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        if self.key_id.startswith("arn:") and ":alias/" not in self.key_id and self.key_id != arn:
+            return None
+        try:
+            result = self._service.decrypt(
+                ciphertext_blob=edk.ciphertext, encryption_context=dict(encryption_context), key_id=self.key_id
+            )
+        except KeyServiceUnavailableError:
+            raise
+        except KeyServiceError:
+            return None
+        if result.key_id != arn:
+            return None
+        return result.plaintext
