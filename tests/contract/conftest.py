@@ -1,9 +1,10 @@
 """The KeyService contract suite runs every test here against every backend.
 
-Backends: ``local`` (LocalKeyService in-process). AwsKmsKeyService against moto's server joins
-this list in the AWS issue. A backend that is known to differ from AWS KMS lists the test in
-``DEVIATIONS`` with the AWS behaviour it lacks; the test then runs as a strict xfail for that
-backend only, so a fixed backend turns the suite red until the entry is removed.
+Backends: ``local`` (LocalKeyService in-process) and ``moto`` (AwsKmsKeyService against moto's
+server, a real HTTP server on 127.0.0.1 started once per session). A backend that is known to
+differ from AWS KMS lists the test in ``DEVIATIONS`` with the AWS behaviour it lacks; the test then
+runs as a strict xfail for that backend only, so a fixed backend turns the suite red until the
+entry is removed. LocalKeyService must match AWS: it has no entry.
 """
 
 from __future__ import annotations
@@ -14,11 +15,90 @@ from pathlib import Path
 import pytest
 
 from envelope.keys.base import KeyService
+from tests.moto_server import DUMMY_CREDENTIALS, ISOLATING_UNSETS, MotoServer
 
-BACKENDS = ["local"]
+BACKENDS = ["local", "moto"]
 
-# backend -> {test function name: the AWS behaviour the backend lacks}
-DEVIATIONS: dict[str, dict[str, str]] = {}
+# backend -> {test function name, or full test id for one parametrization: the AWS behaviour
+# the backend lacks}
+DEVIATIONS: dict[str, dict[str, str]] = {
+    "moto": {
+        # aliases
+        "test_reserved_prefix": "CreateAlias refuses names under alias/aws/",
+        "test_name_length_limit": "CreateAlias refuses alias names over 256 characters",
+        "test_list_aliases_pages": "ListAliases honours Limit and pages with Marker",
+        "test_list_aliases_limit_bounds[moto-101]": "ListAliases refuses Limit above 100",
+        # keys
+        "test_description_limit": "CreateKey refuses a Description over 8192 characters",
+        "test_list_keys_pages": "ListKeys honours Limit and pages with Marker",
+        "test_list_keys_limit_bounds[moto-1001]": "ListKeys refuses Limit above 1000",
+        "test_disable_then_enable": "a disabled key refuses Encrypt with DisabledException",
+        "test_decrypt_under_disabled_key": "a disabled key refuses Decrypt with DisabledException",
+        "test_deletion_window_out_of_range": (
+            "ScheduleKeyDeletion refuses a window outside 7-30 days with ValidationException"
+        ),
+        "test_pending_deletion_refuses_use_and_state_changes": (
+            "a key pending deletion refuses use and state changes with KMSInvalidStateException"
+        ),
+        "test_cancel_deletion_of_key_not_pending": (
+            "CancelKeyDeletion of a key not pending deletion is KMSInvalidStateException"
+        ),
+        "test_state_changes_by_arn": (
+            "DisableKey/EnableKey accept a key ARN (moto answers HTTP 500)"
+        ),
+        # crypto
+        "test_tampered_blob": (
+            "a damaged ciphertext blob is InvalidCiphertextException (moto: AccessDeniedException)"
+        ),
+        "test_ciphertext_blob_limits": (
+            "Decrypt validates CiphertextBlob length 1-6144 with ValidationException"
+        ),
+        "test_decrypt_with_named_key": (
+            "Decrypt with a different KeyId is IncorrectKeyException (moto: AccessDeniedException)"
+        ),
+        "test_re_encrypt_checks_source": (
+            "ReEncrypt with a different SourceKeyId is IncorrectKeyException"
+        ),
+        # rotation
+        "test_rotation_status_defaults": "GetKeyRotationStatus returns RotationPeriodInDays",
+        "test_rotation_period_edges": (
+            "EnableKeyRotation keeps RotationPeriodInDays and GetKeyRotationStatus returns it"
+        ),
+        "test_rotation_period_out_of_range[moto-2561]": (
+            "EnableKeyRotation refuses RotationPeriodInDays above 2560"
+        ),
+        "test_list_key_rotations_pages": (
+            "ListKeyRotations pages with Limit/Marker and refuses Limit outside 1-1000"
+        ),
+        "test_on_demand_rotation_of_disabled_key": (
+            "RotateKeyOnDemand of a disabled key is DisabledException"
+        ),
+        "test_rotation_of_key_pending_deletion": (
+            "rotation of a key pending deletion is KMSInvalidStateException"
+        ),
+        "test_rotation_refuses_aliases": (
+            "rotation operations given an alias answer NotFoundException (moto: HTTP 500)"
+        ),
+        "test_rsa_keys_do_not_rotate": (
+            "RotateKeyOnDemand of an RSA key is UnsupportedOperationException"
+        ),
+        # RSA
+        "test_oaep_limits_per_size_and_hash": (
+            "RSA keys encrypt with RSAES-OAEP and enforce its plaintext limits "
+            "(moto encrypts with AES)"
+        ),
+        "test_public_key_encrypts_for_kms": (
+            "Decrypt accepts RSAES-OAEP ciphertext made with the key's public key"
+        ),
+        "test_algorithm_must_match_key_type": (
+            "an EncryptionAlgorithm that does not fit the key is InvalidKeyUsageException"
+        ),
+        "test_wrong_hash_fails": "Decrypt with the wrong OAEP hash is InvalidCiphertextException",
+        "test_symmetric_key_has_no_public_key": (
+            "GetPublicKey of a symmetric key is UnsupportedOperationException"
+        ),
+    },
+}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -27,10 +107,35 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if callspec is None or "kms" not in callspec.params:
             continue
         backend = callspec.params["kms"]
+        deviations = DEVIATIONS.get(backend, {})
         name = getattr(item, "originalname", item.name)
-        reason = DEVIATIONS.get(backend, {}).get(name)
+        reason = deviations.get(item.name) or deviations.get(name)
         if reason:
             item.add_marker(pytest.mark.xfail(strict=True, reason=f"{backend}: {reason}"))
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    """moto's server on a free 127.0.0.1 port for the whole session; always stopped."""
+    server = MotoServer(log_dir=tmp_path_factory.mktemp("moto"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def moto_env(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> MotoServer:
+    """Dummy credentials and region us-east-1 in the environment; moto's state reset."""
+    for name in ISOLATING_UNSETS:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in DUMMY_CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/aws-config")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials")
+    moto_server.reset()
+    return moto_server
 
 
 @pytest.fixture(params=BACKENDS)
@@ -44,5 +149,14 @@ def kms(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[KeyService]:
             yield service
         finally:
             service.close()
+    elif backend == "moto":
+        from envelope.keys.aws import AwsKmsKeyService
+
+        server: MotoServer = request.getfixturevalue("moto_env")
+        aws = AwsKmsKeyService(endpoint_url=server.url, region_name="us-east-1")
+        try:
+            yield aws
+        finally:
+            aws.close()
     else:  # pragma: no cover - a backend listed without a factory is a bug in this file
         raise AssertionError(f"no factory for backend {backend!r}")

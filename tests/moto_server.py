@@ -1,0 +1,94 @@
+"""moto's KMS-compatible server as a real HTTP server on 127.0.0.1, for tests and benchmarks."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+DUMMY_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+}
+"""Environment that points boto3 at nothing real: moto accepts any credentials."""
+
+ISOLATING_UNSETS = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_KMS",
+)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class MotoServer:
+    """``moto_server -H 127.0.0.1 -p PORT`` in a subprocess; ``start()`` waits until it answers."""
+
+    def __init__(self, *, log_dir: Path | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._log_dir = log_dir
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self, *, timeout: float = 60.0) -> MotoServer:
+        script = Path(sys.executable).with_name("moto_server")
+        command = ([str(script)] if script.exists() else [sys.executable, "-m", "moto.server"]) + [
+            "-H",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+        ]
+        log = subprocess.DEVNULL
+        if self._log_dir is not None:
+            log = open(self._log_dir / f"moto-{self.port}.log", "wb")  # noqa: SIM115
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        self._process = subprocess.Popen(command, stdout=log, stderr=log, env=env)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"moto_server exited with {self._process.returncode}")
+            try:
+                urllib.request.urlopen(f"{self.url}/moto-api/", timeout=2).close()
+                return self
+            except urllib.error.HTTPError:
+                return self  # it answers, whatever the status
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"moto_server did not answer on {self.url} within {timeout} s")
+
+    def reset(self) -> None:
+        """Forget every key and alias (moto's reset API)."""
+        request = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")
+        urllib.request.urlopen(request, timeout=10).close()
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+    def __enter__(self) -> MotoServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
