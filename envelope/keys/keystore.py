@@ -85,14 +85,19 @@ def _create_private_file(path: Path) -> None:
     os.close(fd)
 
 
-def _root_key_from_file(home: Path) -> bytes:
-    """Read ``root.key``, creating it (0600) with 32 random bytes on first use.
+def _root_key_from_file(home: Path, *, create: bool) -> bytes:
+    """Read ``root.key``; with ``create``, first make it (0600) with 32 random bytes if absent.
+
+    An existing keystore never creates a root-key file: a missing one is an error, so opening
+    it changes nothing on disk.
 
     The key is written and synced under a private temporary name, then hard-linked to
     ``root.key``: ``link`` fails if the name exists, so exactly one process's key wins and no
     reader ever sees a partly written file.
     """
     path = home / ROOT_KEY_NAME
+    if not create and not path.exists():
+        raise KeystoreError(f"the root-key file {path} of this keystore is missing")
     if not path.exists():
         temp = home / f".{ROOT_KEY_NAME}.{os.getpid()}.{os.urandom(4).hex()}"
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -212,8 +217,9 @@ class Keystore:
 
     def _open_root_key(self, passphrase: str | None, scrypt_n: int) -> bytes:
         meta = self._meta()
+        fresh: bytes | None = None
         if not meta:
-            meta = self._initialise(passphrase, scrypt_n)
+            meta, fresh = self._initialise(passphrase, scrypt_n)
         mode = meta.get("root_mode", b"").decode()
         if mode == "passphrase":
             if passphrase is None:
@@ -221,14 +227,14 @@ class Keystore:
                     f"the keystore in {self.home} is protected by a passphrase; "
                     "set ENVELOPE_PASSPHRASE"
                 )
-            key = self._derive(passphrase, meta)
+            key = fresh or self._derive(passphrase, meta)
         elif mode == "file":
             if passphrase is not None:
                 raise KeystoreError(
                     f"the keystore in {self.home} uses a root-key file, not a passphrase; "
                     "unset ENVELOPE_PASSPHRASE"
                 )
-            key = _root_key_from_file(self.home)
+            key = fresh or _root_key_from_file(self.home, create=False)
         else:
             raise KeystoreError(f"the keystore in {self.home} is damaged (unknown root mode)")
         try:
@@ -256,8 +262,14 @@ class Keystore:
         kdf = Scrypt(salt=salt, length=32, n=n, r=r, p=p)
         return kdf.derive(passphrase.encode("utf-8"))
 
-    def _initialise(self, passphrase: str | None, scrypt_n: int) -> dict[str, bytes]:
-        """Write the root-key metadata of a new store; another process may win the race."""
+    def _initialise(
+        self, passphrase: str | None, scrypt_n: int
+    ) -> tuple[dict[str, bytes], bytes | None]:
+        """Write the root-key metadata of a new store; another process may win the race.
+
+        Returns the stored metadata and, when this process's metadata was the one stored, the
+        root key it derived (so a new passphrase store runs scrypt once, not twice).
+        """
         meta: dict[str, bytes] = {"schema": str(SCHEMA_VERSION).encode()}
         if passphrase is not None:
             meta.update(
@@ -270,14 +282,16 @@ class Keystore:
             key = self._derive(passphrase, meta)
         else:
             meta["root_mode"] = b"file"
-            key = _root_key_from_file(self.home)
+            key = _root_key_from_file(self.home, create=True)
         nonce = os.urandom(12)
         meta["verifier"] = nonce + AESGCM(key).encrypt(nonce, _VERIFIER_PLAINTEXT, b"verifier")
+        won = False
         with self.transaction() as tx:
             if not tx.rows("SELECT 1 FROM meta LIMIT 1"):
                 for name, value in meta.items():
                     tx.run("INSERT INTO meta (name, value) VALUES (?, ?)", (name, value))
-        return self._meta()
+                won = True
+        return self._meta(), (key if won else None)
 
     # --- backing keys --------------------------------------------------------------------------
     def wrap(self, key_id: str, version: int, material: bytes) -> bytes:

@@ -160,3 +160,12 @@ def test_integrity_check(tmp_path: Path) -> None:
     db = sqlite3.connect(tmp_path / "keystore.db")
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     db.close()
+
+
+def test_missing_root_key_file_is_an_error_and_not_recreated(tmp_path: Path) -> None:
+    LocalKeyService(tmp_path).close()
+    (tmp_path / "root.key").unlink()
+    before = _snapshot(tmp_path)
+    with pytest.raises(KeystoreError, match="missing"):
+        LocalKeyService(tmp_path)
+    assert _snapshot(tmp_path) == before
