@@ -13,6 +13,7 @@ import contextlib
 import os
 import sqlite3
 import stat
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -140,6 +141,8 @@ class Keystore:
         self.home = Path(home)
         _ensure_folder(self.home)
         self.path = self.home / DB_NAME
+        # One connection per Keystore; threads of one process take turns on it.
+        self._lock = threading.RLock()
         _create_private_file(self.path)
         self._check_private(self.path)
         self._db = sqlite3.connect(
@@ -190,20 +193,23 @@ class Keystore:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[_Tx]:
         """A write transaction (``BEGIN IMMEDIATE``), committed on success, else rolled back."""
-        self._retry(lambda: self._db.execute("BEGIN IMMEDIATE"))
-        try:
-            yield _Tx(self._db)
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._retry(lambda: self._db.execute("COMMIT"))
+        with self._lock:
+            self._retry(lambda: self._db.execute("BEGIN IMMEDIATE"))
+            try:
+                yield _Tx(self._db)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._retry(lambda: self._db.execute("COMMIT"))
 
     def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
         """Run a read-only statement outside any explicit transaction."""
-        return list(self._retry(lambda: self._db.execute(sql, args).fetchall()))
+        with self._lock:
+            return list(self._retry(lambda: self._db.execute(sql, args).fetchall()))
 
     def close(self) -> None:
-        self._db.close()
+        with self._lock:
+            self._db.close()
 
     # --- root key ------------------------------------------------------------------------------
     @staticmethod

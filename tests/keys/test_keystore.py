@@ -169,3 +169,30 @@ def test_missing_root_key_file_is_an_error_and_not_recreated(tmp_path: Path) -> 
     with pytest.raises(KeystoreError, match="missing"):
         LocalKeyService(tmp_path)
     assert _snapshot(tmp_path) == before
+
+
+def test_default_scrypt_cost_is_production_strength(tmp_path: Path) -> None:
+    # No test seam here: the stored parameters are the production ones (N=2**17, r=8, p=1).
+    LocalKeyService(tmp_path, passphrase="strong").close()
+    db = sqlite3.connect(tmp_path / "keystore.db")
+    meta = dict(db.execute("SELECT name, value FROM meta").fetchall())
+    db.close()
+    assert (int(meta["scrypt_n"]), int(meta["scrypt_r"]), int(meta["scrypt_p"])) == (2**17, 8, 1)
+    assert len(meta["scrypt_salt"]) == 32
+
+
+def test_threads_share_one_service(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with LocalKeyService(tmp_path) as kms:
+        key_id = kms.create_key().key_metadata.key_id
+
+        def work(i: int) -> bytes:
+            if i % 5 == 0:
+                kms.rotate_key_on_demand(key_id=key_id)
+            blob = kms.encrypt(key_id=key_id, plaintext=bytes([i])).ciphertext_blob
+            return kms.decrypt(ciphertext_blob=blob).plaintext
+
+        with ThreadPoolExecutor(4) as pool:
+            assert list(pool.map(work, range(40))) == [bytes([i]) for i in range(40)]
+        assert len(kms.list_key_rotations(key_id=key_id).rotations) == 8

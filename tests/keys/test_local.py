@@ -221,3 +221,41 @@ def test_secrets_never_in_repr_or_errors(kms: LocalKeyService) -> None:
         for secret in secrets:
             assert secret.hex() not in text
             assert repr(secret)[2:-1] not in text
+
+
+def test_no_public_result_carries_backing_key_bytes(kms: LocalKeyService) -> None:
+    import dataclasses
+
+    sym = kms.create_key().key_metadata.key_id
+    kms.rotate_key_on_demand(key_id=sym)
+    rsa_id = kms.create_key(key_spec="RSA_2048").key_metadata.key_id
+    secrets = [kms._raw_backing_key(sym, 1), kms._raw_backing_key(sym, 2)]
+    secrets.append(kms._raw_backing_key(rsa_id, 1))
+    ct = kms.encrypt(key_id=sym, plaintext=b"x").ciphertext_blob
+    results: list[object] = [
+        kms.describe_key(key_id=sym),
+        kms.describe_key(key_id=rsa_id),
+        kms.list_keys(),
+        kms.encrypt(key_id=sym, plaintext=b"x"),
+        kms.decrypt(ciphertext_blob=ct),
+        kms.re_encrypt(ciphertext_blob=ct, destination_key_id=sym),
+        kms.generate_data_key(key_id=sym, number_of_bytes=1024),
+        kms.generate_data_key_without_plaintext(key_id=sym, key_spec="AES_256"),
+        kms.get_key_rotation_status(key_id=sym),
+        kms.list_key_rotations(key_id=sym),
+        kms.get_public_key(key_id=rsa_id),
+    ]
+
+    def values(obj: object) -> list[object]:
+        if dataclasses.is_dataclass(obj):
+            return [v for f in dataclasses.fields(obj) for v in values(getattr(obj, f.name))]
+        if isinstance(obj, tuple):
+            return [v for item in obj for v in values(item)]
+        return [obj]
+
+    for result in results:
+        for value in values(result):
+            text = value if isinstance(value, bytes) else str(value).encode()
+            for secret in secrets:
+                assert secret not in text
+                assert secret[:16] not in text
