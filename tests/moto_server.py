@@ -1,4 +1,4 @@
-"""moto's KMS-compatible server as a real HTTP server on 127.0.0.1, for tests and benchmarks."""
+"""moto's KMS-compatible server as a real HTTP server on 127.0.0.1, and fixtures that use it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 DUMMY_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -92,3 +95,37 @@ class MotoServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+# --- pytest fixtures: import them into a conftest or test module to use them ----------------------
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    """moto's server on a free 127.0.0.1 port for the whole session; always stopped."""
+    server = MotoServer(log_dir=tmp_path_factory.mktemp("moto"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def isolate_aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Remove every AWS setting of the caller's environment; no config or credentials files."""
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/aws-config")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+@pytest.fixture
+def moto_env(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> MotoServer:
+    """Dummy credentials and region us-east-1 in the environment; moto's state reset."""
+    isolate_aws_env(monkeypatch)
+    for name, value in DUMMY_CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    moto_server.reset()
+    return moto_server

@@ -7,6 +7,7 @@ is used, so the local path never loads them.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -20,6 +21,9 @@ from botocore.exceptions import (
     ParamValidationError,
     PartialCredentialsError,
     ProfileNotFound,
+)
+from botocore.exceptions import (
+    ConnectionError as BotocoreConnectionError,
 )
 
 from envelope.errors import (
@@ -166,6 +170,10 @@ class AwsKmsKeyService:
         # AWS_ENDPOINT_URL_KMS, which boto3 reads itself.
         # botocore's standard retry mode: backoff with jitter on throttling and transient errors.
         options: dict[str, Any] = {"config": Config(retries={"mode": "standard"})}
+        if region_name is None and session is None:
+            # AWS_REGION (the SDK-wide variable) wins over AWS_DEFAULT_REGION and the profile's
+            # region, as in the AWS CLI; botocore itself reads only the latter two.
+            region_name = os.environ.get("AWS_REGION") or None
         if region_name is not None:
             options["region_name"] = region_name
         if endpoint_url is not None:
@@ -232,7 +240,7 @@ class AwsKmsKeyService:
             raise kms_error(code, message) from e
         except ParamValidationError as e:
             raise ValidationException(_redacted_report(e)) from e
-        except HTTPClientError as e:
+        except (BotocoreConnectionError, HTTPClientError) as e:
             raise KeyServiceUnavailableError(
                 f"cannot reach the KMS endpoint {self._endpoint}: {type(e).__name__}"
             ) from e

@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 
 from envelope.keys.base import KeyService
-from tests.moto_server import DUMMY_CREDENTIALS, ISOLATING_UNSETS, MotoServer
+from tests.moto_server import MotoServer, moto_env, moto_server
+
+__all__ = ["moto_env", "moto_server"]  # fixtures, imported to be registered here
 
 BACKENDS = ["local", "moto"]
 
@@ -112,30 +114,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         reason = deviations.get(item.name) or deviations.get(name)
         if reason:
             item.add_marker(pytest.mark.xfail(strict=True, reason=f"{backend}: {reason}"))
-
-
-@pytest.fixture(scope="session")
-def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
-    """moto's server on a free 127.0.0.1 port for the whole session; always stopped."""
-    server = MotoServer(log_dir=tmp_path_factory.mktemp("moto"))
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def moto_env(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> MotoServer:
-    """Dummy credentials and region us-east-1 in the environment; moto's state reset."""
-    for name in ISOLATING_UNSETS:
-        monkeypatch.delenv(name, raising=False)
-    for name, value in DUMMY_CREDENTIALS.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/aws-config")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials")
-    moto_server.reset()
-    return moto_server
 
 
 @pytest.fixture(params=BACKENDS)
