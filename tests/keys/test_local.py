@@ -259,3 +259,24 @@ def test_no_public_result_carries_backing_key_bytes(kms: LocalKeyService) -> Non
             for secret in secrets:
                 assert secret not in text
                 assert secret[:16] not in text
+
+
+def test_destroyed_material_is_erased_from_the_file(tmp_path: Path, clock: Clock) -> None:
+    home = tmp_path / "erase"
+    kms = LocalKeyService(home)
+    kms._clock = clock
+    key_id = kms.create_key().key_metadata.key_id
+    kms.rotate_key_on_demand(key_id=key_id)
+    db = sqlite3.connect(home / "keystore.db")
+    wrapped = [
+        bytes(r[0]) for r in db.execute("SELECT wrapped FROM versions WHERE key_id = ?", (key_id,))
+    ]
+    db.close()
+    assert len(wrapped) == 2
+    kms.schedule_key_deletion(key_id=key_id, pending_window_in_days=7)
+    clock.advance(days=7)
+    kms.list_keys()  # the first use after the date destroys the key
+    kms.close()  # checkpoints the WAL into the database file
+    content = b"".join(p.read_bytes() for p in home.iterdir() if p.name.startswith("keystore.db"))
+    for item in wrapped:
+        assert item not in content
