@@ -68,7 +68,11 @@ _EMPTY: Mapping[str, str] = {}
 def _check_encrypt_args(suite: int, frame_length: int) -> Suite:
     if suite not in WRITABLE_SUITES:
         raise MessageError(f"suite 0x{suite:04x} cannot be written; use 0x0478 or 0x0578")
-    if isinstance(frame_length, bool) or not isinstance(frame_length, int) or not 0 < frame_length <= MAX_FRAME_LENGTH:
+    if (
+        isinstance(frame_length, bool)
+        or not isinstance(frame_length, int)
+        or not 0 < frame_length <= MAX_FRAME_LENGTH
+    ):
         raise MessageError(f"frame length must be between 1 and {MAX_FRAME_LENGTH}")
     return get_suite(suite)
 
@@ -90,7 +94,9 @@ def _materials(
     return materials
 
 
-def _start(materials: EncryptionMaterials, message_id: bytes, frame_length: int) -> tuple[Header, bytes, AESGCM]:
+def _start(
+    materials: EncryptionMaterials, message_id: bytes, frame_length: int
+) -> tuple[Header, bytes, AESGCM]:
     """Build and authenticate the header; returns (header, header bytes + auth, AES-GCM)."""
     suite = materials.suite
     content_key, commit_key = derive_keys(suite, materials.data_key, message_id)
@@ -106,7 +112,7 @@ def _start(materials: EncryptionMaterials, message_id: bytes, frame_length: int)
     )
     header_bytes = serialize_header(header)
     aesgcm = AESGCM(content_key)
-    return header, header_bytes + header_auth(header_bytes, content_key, 2), aesgcm
+    return header, header_bytes + header_auth(header_bytes, aesgcm, 2), aesgcm
 
 
 def _footer(signing_key: ec.EllipticCurvePrivateKey, hasher: hashes.Hash, suite: Suite) -> bytes:
@@ -115,7 +121,11 @@ def _footer(signing_key: ec.EllipticCurvePrivateKey, hasher: hashes.Hash, suite:
 
 
 def _encrypt_message(
-    plaintext: bytes | bytearray | memoryview, materials: EncryptionMaterials, *, message_id: bytes, frame_length: int
+    plaintext: bytes | bytearray | memoryview,
+    materials: EncryptionMaterials,
+    *,
+    message_id: bytes,
+    frame_length: int,
 ) -> bytes:
     """Write one message with given materials and message id (deterministic apart from signing).
 
@@ -173,7 +183,9 @@ def encrypt(
     """
     s = _check_encrypt_args(suite, frame_length)
     materials = _materials(s, keys, encryption_context, cache, len(plaintext))
-    return _encrypt_message(plaintext, materials, message_id=os.urandom(32), frame_length=frame_length)
+    return _encrypt_message(
+        plaintext, materials, message_id=os.urandom(32), frame_length=frame_length
+    )
 
 
 def _read_full(source: BinaryIO, n: int) -> bytes:
@@ -259,13 +271,15 @@ def encrypt_stream(
 
 
 def _open_header(
-    reader: BytesReader | StreamReader | HashingReader,
+    reader: BytesReader | StreamReader,
     keys: Sequence[WrappingKey],
     encryption_context: Mapping[str, str] | None,
     allow_legacy: bool,
     max_encrypted_data_keys: int,
-) -> tuple[Header, AESGCM]:
-    header, header_bytes, auth = parse_header(reader, max_encrypted_data_keys=max_encrypted_data_keys)
+) -> tuple[Header, AESGCM, bytes, bytes]:
+    header, header_bytes, auth = parse_header(
+        reader, max_encrypted_data_keys=max_encrypted_data_keys
+    )
     suite = header.suite
     if not suite.committing and not allow_legacy:
         raise LegacySuiteError(
@@ -279,7 +293,7 @@ def _open_header(
         check_commitment(header.suite_data, commit_key)
     aesgcm = AESGCM(content_key)
     verify_header_auth(header_bytes, auth, aesgcm, header.version)
-    return header, aesgcm
+    return header, aesgcm, header_bytes, auth
 
 
 def _verify_signature(header: Header, digest: bytes, signature: bytes) -> None:
@@ -323,7 +337,9 @@ def decrypt(
     if not isinstance(message, (bytes, bytearray, memoryview)):
         raise MessageFormatError("message must be bytes")
     reader = BytesReader(message)
-    header, aesgcm = _open_header(reader, keys, encryption_context, allow_legacy, max_encrypted_data_keys)
+    header, aesgcm, _, _ = _open_header(
+        reader, keys, encryption_context, allow_legacy, max_encrypted_data_keys
+    )
     parts = list(decrypt_body(reader, aesgcm, header))
     if header.suite.signed:
         body_end = reader.offset
@@ -333,7 +349,9 @@ def decrypt(
         hasher.update(memoryview(message)[:body_end])
         _verify_signature(header, hasher.finalize(), signature)
     if not reader.at_end():
-        raise MessageFormatError(f"trailing bytes check failed: {reader.remaining()} bytes after the message")
+        raise MessageFormatError(
+            f"trailing bytes check failed: {reader.remaining()} bytes after the message"
+        )
     if len(parts) == 1:
         return parts[0]
     return b"".join(parts)
@@ -372,25 +390,16 @@ def decrypt_stream(
         MessageFormatError.
     """
     stream = StreamReader(source)
+    header, aesgcm, header_bytes, auth = _open_header(
+        stream, keys, encryption_context, allow_legacy, max_encrypted_data_keys
+    )
     hasher: hashes.Hash | None = None
     reader: StreamReader | HashingReader = stream
-    # The suite is unknown until the header is read; hash everything, drop it if unsigned.
-    probe = hashes.Hash(hashes.SHA384())
-    probe256 = hashes.Hash(hashes.SHA256())
-
-    class _Both:
-        def update(self, data: bytes) -> None:
-            probe.update(data)
-            probe256.update(data)
-
-    both = _Both()
-    reader = HashingReader(stream, both)
-    header, aesgcm = _open_header(reader, keys, encryption_context, allow_legacy, max_encrypted_data_keys)
     if header.suite.signed:
-        hasher = probe256 if header.suite.signing_curve == "secp256r1" else probe
+        hasher = hashes.Hash(signature_hash(header.suite))
+        hasher.update(header_bytes)
+        hasher.update(auth)
         reader = HashingReader(stream, hasher)
-    else:
-        reader = stream
     write = destination.write
     done = 0
     pending: bytes | None = None

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from envelope.errors import (
@@ -193,7 +194,12 @@ def serialize_header(header: Header) -> bytes:
         parts += (bytes([1, V1_TYPE]), header.suite.id_bytes, header.message_id)
     else:
         parts += (b"\x02", header.suite.id_bytes, header.message_id)
-    parts += (_u16(len(aad)), aad, serialize_edks(header.encrypted_data_keys), bytes([header.content_type]))
+    parts += (
+        _u16(len(aad)),
+        aad,
+        serialize_edks(header.encrypted_data_keys),
+        bytes([header.content_type]),
+    )
     if header.version == 1:
         parts += (bytes(4), bytes([IV_LENGTH]), header.frame_length.to_bytes(4, "big"))
     else:
@@ -201,20 +207,21 @@ def serialize_header(header: Header) -> bytes:
     return b"".join(parts)
 
 
-def header_auth(header_bytes: bytes, content_key: bytes, version: int) -> bytes:
+def header_auth(header_bytes: bytes, content_key: bytes | AESGCM, version: int) -> bytes:
     """Compute the header authentication that follows the header.
 
     AES-GCM with the content key, an all-zero IV, empty plaintext and the header bytes as AAD.
 
     Args:
         header_bytes: The serialized header.
-        content_key: The message's derived content (data encryption) key.
+        content_key: The message's derived content key (or an AESGCM made from it).
         version: Message format version: 1 writes IV + tag, 2 writes only the tag.
 
     Returns:
         The header authentication bytes (28 bytes for v1, 16 for v2).
     """
-    tag = AESGCM(content_key).encrypt(_ZERO_IV, b"", header_bytes)
+    aesgcm = content_key if isinstance(content_key, AESGCM) else AESGCM(content_key)
+    tag = aesgcm.encrypt(_ZERO_IV, b"", header_bytes)
     return _ZERO_IV + tag if version == 1 else tag
 
 
@@ -224,8 +231,6 @@ def verify_header_auth(header_bytes: bytes, auth: bytes, aesgcm: AESGCM, version
     Raises:
         MessageAuthenticationError: The tag does not verify.
     """
-    from cryptography.exceptions import InvalidTag
-
     iv, tag = (auth[:IV_LENGTH], auth[IV_LENGTH:]) if version == 1 else (_ZERO_IV, auth)
     try:
         aesgcm.decrypt(iv, tag, header_bytes)
@@ -237,11 +242,34 @@ def header_auth_length(version: int) -> int:
     return IV_LENGTH + TAG_LENGTH if version == 1 else TAG_LENGTH
 
 
-def _text(raw: bytes | memoryview, what: str) -> str:
+def _text(raw: bytes, what: str) -> str:
     try:
-        return bytes(raw).decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError:
         raise MessageFormatError(f"{what} is not valid UTF-8") from None
+
+
+class _Window:
+    """The header's bytes: a slice of an in-memory message, or a buffer filled from a stream."""
+
+    __slots__ = ("data", "reader")
+
+    def __init__(self, reader: _Reader) -> None:
+        from envelope.message.reader import BytesReader
+
+        if isinstance(reader, BytesReader):
+            self.data: bytes | bytearray = reader.data
+            self.reader: _Reader | None = None
+        else:
+            self.data = bytearray()
+            self.reader = reader
+
+    def need(self, end: int, what: str) -> None:
+        if end > len(self.data):
+            if self.reader is None:
+                raise MessageFormatError(f"message is truncated: {what} is incomplete")
+            assert isinstance(self.data, bytearray)
+            self.data += self.reader.read(end - len(self.data), what)
 
 
 def parse_header(
@@ -250,7 +278,8 @@ def parse_header(
     """Read and check a header and its authentication bytes (the tag is NOT verified here).
 
     Args:
-        reader: An exact reader positioned at the start of a message.
+        reader: A ``BytesReader`` or ``StreamReader`` positioned at the start of a message; it is
+            left just after the header authentication.
         max_encrypted_data_keys: Refuse headers with more EDKs than this, before reading them.
 
     Returns:
@@ -260,57 +289,91 @@ def parse_header(
         MessageFormatError: A field is malformed or the header is truncated.
         TooManyEncryptedDataKeysError: The EDK count exceeds the cap.
     """
-    parts: list[bytes] = []
-
-    def take(n: int, what: str) -> bytes:
-        b = bytes(reader.read(n, what))
-        parts.append(b)
-        return b
-
-    version = take(1, "version")[0]
+    window = _Window(reader)
+    need = window.need
+    start = pos = getattr(reader, "offset", 0) if window.reader is None else 0
+    need(pos + 1, "version")
+    data = window.data
+    version = data[pos]
     if version == 1:
-        if take(1, "message type")[0] != V1_TYPE:
+        need(pos + 20, "version 1 header")
+        if data[pos + 1] != V1_TYPE:
             raise MessageFormatError("header check failed: unknown message type")
-    elif version != 2:
+        pos += 2
+        id_length = 16
+    elif version == 2:
+        need(pos + 3, "suite id")
+        pos += 1
+        id_length = 32
+    else:
         raise MessageFormatError(f"header check failed: unknown message format version {version}")
-    suite = get_suite(int.from_bytes(take(2, "suite id"), "big"))
+    data = window.data
+    suite = get_suite((data[pos] << 8) | data[pos + 1])
     if suite.message_version != version:
         raise MessageFormatError(
-            f"header check failed: suite 0x{suite.id:04x} is not valid in message format version {version}"
+            f"header check failed: suite 0x{suite.id:04x} is not valid in format version {version}"
         )
-    message_id = take(16 if version == 1 else 32, "message id")
-    aad_length = int.from_bytes(take(2, "encryption context length"), "big")
-    context = parse_context(take(aad_length, "encryption context"))
-    edk_count = int.from_bytes(take(2, "encrypted data key count"), "big")
+    pos += 2
+    need(pos + id_length + 2, "message id")
+    data = window.data
+    message_id = bytes(data[pos : pos + id_length])
+    pos += id_length
+    aad_length = (data[pos] << 8) | data[pos + 1]
+    pos += 2
+    need(pos + aad_length + 2, "encryption context")
+    data = window.data
+    context = parse_context(bytes(data[pos : pos + aad_length])) if aad_length else {}
+    pos += aad_length
+    edk_count = (data[pos] << 8) | data[pos + 1]
+    pos += 2
     if edk_count == 0:
         raise MessageFormatError("header check failed: the message has no encrypted data key")
     if edk_count > max_encrypted_data_keys:
         raise TooManyEncryptedDataKeysError(
-            f"encrypted data key count check failed: {edk_count} keys, the limit is {max_encrypted_data_keys}"
+            f"encrypted data key count check failed: {edk_count} keys, "
+            f"the limit is {max_encrypted_data_keys}"
         )
     edks = []
     for _ in range(edk_count):
-        pid = take(int.from_bytes(take(2, "provider id length"), "big"), "provider id")
-        info = take(int.from_bytes(take(2, "provider info length"), "big"), "provider info")
-        ct = take(int.from_bytes(take(2, "encrypted data key length"), "big"), "encrypted data key")
-        edks.append(EncryptedDataKey(_text(pid, "provider id"), info, ct))
-    content_type = take(1, "content type")[0]
+        fields = []
+        for what in ("provider id", "provider info", "encrypted data key"):
+            need(pos + 2, what)
+            data = window.data
+            n = (data[pos] << 8) | data[pos + 1]
+            pos += 2
+            need(pos + n, what)
+            data = window.data
+            fields.append(bytes(data[pos : pos + n]))
+            pos += n
+        edks.append(EncryptedDataKey(_text(fields[0], "provider id"), fields[1], fields[2]))
+    tail = 10 if version == 1 else 5 + COMMIT_KEY_LENGTH
+    need(pos + tail, "header tail")
+    data = window.data
+    content_type = data[pos]
     if content_type not in CONTENT_TYPE_NAMES:
         raise MessageFormatError(f"header check failed: unknown content type {content_type}")
     suite_data = b""
     if version == 1:
-        if take(4, "reserved field") != bytes(4):
+        if bytes(data[pos + 1 : pos + 5]) != bytes(4):
             raise MessageFormatError("header check failed: reserved field is not zero")
-        if take(1, "IV length")[0] != IV_LENGTH:
+        if data[pos + 5] != IV_LENGTH:
             raise MessageFormatError("header check failed: IV length is not 12")
-        frame_length = int.from_bytes(take(4, "frame length"), "big")
+        frame_length = int.from_bytes(data[pos + 6 : pos + 10], "big")
     else:
-        frame_length = int.from_bytes(take(4, "frame length"), "big")
-        suite_data = take(COMMIT_KEY_LENGTH, "commitment key")
+        frame_length = int.from_bytes(data[pos + 1 : pos + 5], "big")
+        suite_data = bytes(data[pos + 5 : pos + 5 + COMMIT_KEY_LENGTH])
+    pos += tail
     if content_type == FRAMED and not 0 < frame_length <= MAX_FRAME_LENGTH:
         raise MessageFormatError(f"header check failed: frame length {frame_length} is out of range")
     if content_type == UNFRAMED and frame_length != 0:
-        raise MessageFormatError("header check failed: unframed message with a non-zero frame length")
+        raise MessageFormatError("header check failed: unframed message with a frame length")
+    auth_length = header_auth_length(version)
+    need(pos + auth_length, "header authentication")
+    data = window.data
+    header_bytes = bytes(data[start:pos])
+    auth = bytes(data[pos : pos + auth_length])
+    if window.reader is None:
+        reader.offset = pos + auth_length  # type: ignore[attr-defined]
     header = Header(
         version=version,
         suite=suite,
@@ -321,5 +384,4 @@ def parse_header(
         frame_length=frame_length,
         suite_data=suite_data,
     )
-    auth = bytes(reader.read(header_auth_length(version), "header authentication"))
-    return header, b"".join(parts), auth
+    return header, header_bytes, auth

@@ -10,10 +10,11 @@ from envelope.errors import MessageFormatError
 class BytesReader:
     """Reads exact slices of an in-memory message without copying it."""
 
-    __slots__ = ("_view", "offset")
+    __slots__ = ("_view", "data", "offset")
 
     def __init__(self, data: bytes | bytearray | memoryview) -> None:
-        self._view = memoryview(data).cast("B") if not isinstance(data, bytes) else memoryview(data)
+        self.data: bytes | bytearray = data if isinstance(data, (bytes, bytearray)) else bytes(data)
+        self._view = memoryview(self.data)
         self.offset = 0
 
     def read(self, n: int, what: str) -> memoryview:
