@@ -35,10 +35,10 @@ _EXPORTS: dict[str, str] = {
 __all__ = ["__version__", *_EXPORTS]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from envelope.config import open_key_service
-    from envelope.errors import EnvelopeError
-    from envelope.keys.base import KeyService
-    from envelope.keys.local import LocalKeyService
+    from envelope.config import open_key_service as open_key_service
+    from envelope.errors import EnvelopeError as EnvelopeError
+    from envelope.keys.base import KeyService as KeyService
+    from envelope.keys.local import LocalKeyService as LocalKeyService
 
 
 def __getattr__(name: str) -> Any:

@@ -11,7 +11,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, BinaryIO
 
 from envelope.errors import EnvelopeError
 from envelope.keys.base import KeyService
@@ -77,7 +77,7 @@ def parse_context(pairs: list[str] | None) -> dict[str, str] | None:
 
 
 @contextlib.contextmanager
-def open_input(path: str) -> Iterator[IO[bytes]]:
+def open_input(path: str) -> Iterator[BinaryIO]:
     """Open ``path`` for binary reading; ``-`` is standard input."""
     if path == "-":
         yield sys.stdin.buffer
@@ -96,7 +96,7 @@ def refuse_terminal(stream: IO[Any]) -> None:
 
 
 @contextlib.contextmanager
-def atomic_output(path: str) -> Iterator[IO[bytes]]:
+def atomic_output(path: str) -> Iterator[BinaryIO]:
     """Yield a binary stream for ``path`` that appears under that name only on success.
 
     The data goes to a temporary file in the destination folder, which is synced and renamed
@@ -124,7 +124,7 @@ def atomic_output(path: str) -> Iterator[IO[bytes]]:
         raise
 
 
-def input_size(stream: IO[bytes]) -> int | None:
+def input_size(stream: BinaryIO) -> int | None:
     """The size of a regular file behind ``stream``, else None (pipes, terminals)."""
     try:
         info = os.fstat(stream.fileno())

@@ -7,7 +7,13 @@ from typing import Annotated, Any
 import typer
 
 from envelope.cli.common import key_service, print_json
-from envelope.keys.base import KEY_SPECS, KeyMetadata
+from envelope.keys.base import (
+    KEY_SPECS,
+    AliasListEntry,
+    KeyListEntry,
+    KeyMetadata,
+    RotationsListEntry,
+)
 from envelope.keys.shapes import to_kms_shape
 
 app = typer.Typer(help="Create and manage keys.", no_args_is_help=True)
@@ -60,7 +66,7 @@ def create(
 @app.command("list")
 def list_keys(as_json: JsonOpt = False) -> None:
     """List every key."""
-    entries = []
+    entries: list[KeyListEntry] = []
     with key_service() as kms:
         marker: str | None = None
         while True:
@@ -95,7 +101,7 @@ def rotate(key: KeyArg, as_json: JsonOpt = False) -> None:
 @app.command("rotations")
 def rotations(key: KeyArg, as_json: JsonOpt = False) -> None:
     """List a key's rotations."""
-    entries = []
+    entries: list[RotationsListEntry] = []
     with key_service() as kms:
         marker: str | None = None
         while True:
@@ -208,7 +214,7 @@ def alias_list(
     as_json: JsonOpt = False,
 ) -> None:
     """List aliases."""
-    entries = []
+    entries: list[AliasListEntry] = []
     with key_service() as kms:
         marker: str | None = None
         while True:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable, Iterator
-from typing import IO, TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, BinaryIO
 
 import typer
 
@@ -38,7 +38,7 @@ _PROGRESS_THRESHOLD = 16 * 1024 * 1024
 
 
 @contextlib.contextmanager
-def _progress(source: IO[bytes], label: str) -> Iterator[Callable[[int], None] | None]:
+def _progress(source: BinaryIO, label: str) -> Iterator[Callable[[int], None] | None]:
     """A rich progress bar on stderr for large regular files, when stderr is a terminal."""
     total = input_size(source)
     if total is None or total < _PROGRESS_THRESHOLD or not sys.stderr.isatty():
@@ -58,7 +58,7 @@ class _Replay:
     stream that cannot seek, such as standard input, and then decrypt the whole message.
     """
 
-    def __init__(self, raw: IO[bytes]) -> None:
+    def __init__(self, raw: BinaryIO) -> None:
         self._raw = raw
         self._recorded = bytearray()
         self._recording = True
@@ -151,7 +151,9 @@ def decrypt(
         src = _Replay(raw)
         info = inspect(src)  # type: ignore[arg-type]
         src.rewind()
-        arns = [edk.provider_info for edk in info.encrypted_data_keys if edk.provider_id == "aws-kms"]
+        arns = [
+            edk.provider_info for edk in info.encrypted_data_keys if edk.provider_id == "aws-kms"
+        ]
         if not arns:
             raise CliError("the message has no data key wrapped by a KMS key")
         with _progress(raw, "decrypting") as progress:

@@ -7,6 +7,10 @@ import datetime as dt
 from tests.cli.conftest import Run, fails, ok_json
 
 
+def _state(envelope: Run, key_id: str) -> str:
+    return str(ok_json(envelope("key", "describe", key_id, "--json"))["KeyMetadata"]["KeyState"])
+
+
 def _create(envelope: Run, *args: str) -> dict[str, object]:
     meta = ok_json(envelope("key", "create", "--json", *args))["KeyMetadata"]
     assert isinstance(meta, dict)
@@ -80,15 +84,16 @@ def test_automatic_rotation_settings(envelope: Run) -> None:
     assert status["RotationPeriodInDays"] == 90
     fails(envelope("key", "enable-rotation", key_id, "--period-days", "89"), "ValidationException")
     assert envelope("key", "disable-rotation", key_id).returncode == 0
-    assert ok_json(envelope("key", "rotation-status", key_id, "--json"))["KeyRotationEnabled"] is False
+    status = ok_json(envelope("key", "rotation-status", key_id, "--json"))
+    assert status["KeyRotationEnabled"] is False
 
 
 def test_disable_enable(envelope: Run) -> None:
     key_id = str(_create(envelope)["KeyId"])
     assert envelope("key", "disable", key_id).returncode == 0
-    assert ok_json(envelope("key", "describe", key_id, "--json"))["KeyMetadata"]["KeyState"] == "Disabled"
+    assert _state(envelope, key_id) == "Disabled"
     assert envelope("key", "enable", key_id).returncode == 0
-    assert ok_json(envelope("key", "describe", key_id, "--json"))["KeyMetadata"]["KeyState"] == "Enabled"
+    assert _state(envelope, key_id) == "Enabled"
 
 
 def test_schedule_and_cancel_deletion(envelope: Run) -> None:
@@ -101,7 +106,7 @@ def test_schedule_and_cancel_deletion(envelope: Run) -> None:
     assert meta["KeyState"] == "PendingDeletion"
     assert "DeletionDate" in meta
     ok_json(envelope("key", "cancel-deletion", key_id, "--json"))
-    assert ok_json(envelope("key", "describe", key_id, "--json"))["KeyMetadata"]["KeyState"] == "Disabled"
+    assert _state(envelope, key_id) == "Disabled"
 
 
 def test_unknown_key_is_a_clear_error(envelope: Run) -> None:
