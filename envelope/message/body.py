@@ -63,7 +63,9 @@ class FrameEncryptor:
         return head, self._encrypt(iv, data, self._final_prefix + seq + n.to_bytes(8, "big"))
 
 
-def _open(aesgcm: AESGCM, iv: bytes | memoryview, data: bytes | memoryview, aad: bytes, what: str) -> bytes:
+def _open(
+    aesgcm: AESGCM, iv: bytes | memoryview, data: bytes | memoryview, aad: bytes, what: str
+) -> bytes:
     try:
         return aesgcm.decrypt(bytes(iv), data, aad)
     except InvalidTag:
@@ -117,9 +119,13 @@ def decrypt_body(
             iv = reader.read(IV_LENGTH, "final frame IV")
             n = int.from_bytes(reader.read(4, "final frame length"), "big")
             if n > frame_length:
-                raise MessageFormatError("final frame length check failed: longer than the frame length")
+                raise MessageFormatError(
+                    "final frame length check failed: longer than the frame length"
+                )
             data = reader.read(n + TAG_LENGTH, "final frame")
-            yield _open(aesgcm, iv, data, final_prefix + seq + n.to_bytes(8, "big"), f"frame {expected}")
+            yield _open(
+                aesgcm, iv, data, final_prefix + seq + n.to_bytes(8, "big"), f"frame {expected}"
+            )
             return
         if int.from_bytes(seq, "big") != expected:
             raise MessageFormatError(f"frame sequence number check failed: expected {expected}")

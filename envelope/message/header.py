@@ -22,6 +22,7 @@ from envelope.errors import (
     MessageFormatError,
     TooManyEncryptedDataKeysError,
 )
+from envelope.message.reader import BytesReader
 from envelope.message.suites import COMMIT_KEY_LENGTH, IV_LENGTH, TAG_LENGTH, Suite, get_suite
 
 FRAMED = 2
@@ -255,8 +256,6 @@ class _Window:
     __slots__ = ("data", "reader")
 
     def __init__(self, reader: _Reader) -> None:
-        from envelope.message.reader import BytesReader
-
         if isinstance(reader, BytesReader):
             self.data: bytes | bytearray = reader.data
             self.reader: _Reader | None = None
@@ -334,20 +333,21 @@ def parse_header(
             f"the limit is {max_encrypted_data_keys}"
         )
     edks = []
-    for _ in range(edk_count):
+    tail = 10 if version == 1 else 5 + COMMIT_KEY_LENGTH
+    auth_length = header_auth_length(version)
+    need(pos + 2, "provider id length")
+    for i in range(edk_count):
         fields = []
         for what in ("provider id", "provider info", "encrypted data key"):
-            need(pos + 2, what)
             data = window.data
             n = (data[pos] << 8) | data[pos + 1]
             pos += 2
-            need(pos + n, what)
+            # The field, and the length of the next one (or the header tail after the last EDK).
+            need(pos + n + (2 if what != "encrypted data key" or i + 1 < edk_count else tail), what)
             data = window.data
             fields.append(bytes(data[pos : pos + n]))
             pos += n
         edks.append(EncryptedDataKey(_text(fields[0], "provider id"), fields[1], fields[2]))
-    tail = 10 if version == 1 else 5 + COMMIT_KEY_LENGTH
-    need(pos + tail, "header tail")
     data = window.data
     content_type = data[pos]
     if content_type not in CONTENT_TYPE_NAMES:
@@ -367,7 +367,6 @@ def parse_header(
         raise MessageFormatError(f"header check failed: frame length {frame_length} is out of range")
     if content_type == UNFRAMED and frame_length != 0:
         raise MessageFormatError("header check failed: unframed message with a frame length")
-    auth_length = header_auth_length(version)
     need(pos + auth_length, "header authentication")
     data = window.data
     header_bytes = bytes(data[start:pos])

@@ -42,7 +42,8 @@ class MessageInfo:
             "message_id": self.message_id,
             "encryption_context": dict(self.encryption_context),
             "encrypted_data_keys": [
-                {"provider_id": e.provider_id, "provider_info": e.provider_info} for e in self.encrypted_data_keys
+                {"provider_id": e.provider_id, "provider_info": e.provider_info}
+                for e in self.encrypted_data_keys
             ],
             "content_type": self.content_type,
             "frame_length": self.frame_length,
@@ -66,7 +67,8 @@ def message_info(header: Header) -> MessageInfo:
         message_id=header.message_id.hex(),
         encryption_context=dict(header.encryption_context),
         encrypted_data_keys=tuple(
-            EncryptedDataKeyInfo(e.provider_id, _provider_text(e)) for e in header.encrypted_data_keys
+            EncryptedDataKeyInfo(e.provider_id, _provider_text(e))
+            for e in header.encrypted_data_keys
         ),
         content_type=CONTENT_TYPE_NAMES[header.content_type],
         frame_length=header.frame_length,

@@ -29,13 +29,20 @@ from envelope.message.suites import Suite
 from envelope.message.wrapping import WrappingKey
 
 _CURVES: dict[str, Any] = {"secp256r1": ec.SECP256R1, "secp384r1": ec.SECP384R1}
-_HASHES: dict[str, Any] = {"sha256": hashes.SHA256, "sha384": hashes.SHA384, "sha512": hashes.SHA512}
+_SHA512 = hashes.SHA512()
+_HASHES: dict[str, Any] = {
+    "sha256": hashes.SHA256,
+    "sha384": hashes.SHA384,
+    "sha512": hashes.SHA512,
+}
 
 
 class DataKeyCache(Protocol):
     """What encrypt needs from a data-key cache (implemented by ``envelope.message.cache``)."""
 
-    def get_encryption_materials(self, cache_key: bytes, plaintext_length: int | None, create: Any) -> Any:
+    def get_encryption_materials(
+        self, cache_key: bytes, plaintext_length: int | None, create: Any
+    ) -> Any:
         """Return cached materials for ``cache_key`` or ``create()`` them (and maybe cache them)."""
         ...
 
@@ -60,7 +67,9 @@ def check_context_for_encrypt(context: Mapping[str, str]) -> None:
     """
     for key, value in context.items():
         if not isinstance(key, str) or not isinstance(value, str):
-            raise EncryptionContextMismatchError("encryption context keys and values must be strings")
+            raise EncryptionContextMismatchError(
+                "encryption context keys and values must be strings"
+            )
         if key.startswith(RESERVED_PREFIX):
             raise EncryptionContextMismatchError(
                 f"encryption context check failed: key {key!r} uses the reserved prefix {RESERVED_PREFIX!r}"
@@ -94,7 +103,8 @@ def create_materials(
     if suite.signing_curve is not None:
         signing_key = ec.generate_private_key(_CURVES[suite.signing_curve]())
         point = signing_key.public_key().public_bytes(
-            encoding=_serialization().Encoding.X962, format=_serialization().PublicFormat.CompressedPoint
+            encoding=_serialization().Encoding.X962,
+            format=_serialization().PublicFormat.CompressedPoint,
         )
         full[PUBLIC_KEY_FIELD] = base64.b64encode(point).decode("ascii")
     data_key, first = keys[0].generate_data_key(suite.key_length, full)
@@ -119,12 +129,6 @@ def cache_key(suite: Suite, keys: Sequence[WrappingKey], context: Mapping[str, s
     return h.finalize()
 
 
-def _hmac(key: bytes, data: bytes, algorithm: Any) -> bytes:
-    h = hmac.HMAC(key, algorithm)
-    h.update(data)
-    return h.finalize()
-
-
 def derive_keys(suite: Suite, data_key: bytes, message_id: bytes) -> tuple[bytes, bytes]:
     """Derive the content key (and, for committing suites, the commitment key) of one message.
 
@@ -137,21 +141,31 @@ def derive_keys(suite: Suite, data_key: bytes, message_id: bytes) -> tuple[bytes
         ``(content_key, commitment_key)``; commitment_key is ``b""`` for non-committing suites.
     """
     if suite.committing:
-        # HKDF-SHA512 with salt = message id; both outputs are 32 bytes, so one expand block each,
-        # and the extract step is shared.
-        algorithm = hashes.SHA512()
-        prk = _hmac(message_id, data_key, algorithm)
-        content_key = _hmac(prk, suite.id_bytes + b"DERIVEKEY\x01", algorithm)[:32]
-        commit_key = _hmac(prk, b"COMMITKEY\x01", algorithm)[:32]
-        return content_key, commit_key
+        # HKDF-SHA512 with salt = message id. Both outputs are 32 bytes (one expand block each)
+        # and share the extract step; the second expand copies the keyed HMAC state.
+        extract = hmac.HMAC(message_id, _SHA512)
+        extract.update(data_key)
+        expand = hmac.HMAC(extract.finalize(), _SHA512)
+        commit = expand.copy()
+        expand.update(suite.id_bytes + b"DERIVEKEY\x01")
+        commit.update(b"COMMITKEY\x01")
+        return expand.finalize()[:32], commit.finalize()[:32]
     if suite.kdf_hash is None:
         return data_key, b""
-    hkdf = HKDF(algorithm=_HASHES[suite.kdf_hash](), length=suite.key_length, salt=None, info=suite.id_bytes + message_id)
+    hkdf = HKDF(
+        algorithm=_HASHES[suite.kdf_hash](),
+        length=suite.key_length,
+        salt=None,
+        info=suite.id_bytes + message_id,
+    )
     return hkdf.derive(data_key), b""
 
 
 def unwrap_data_key(
-    suite: Suite, edks: Sequence[EncryptedDataKey], keys: Sequence[WrappingKey], context: Mapping[str, str]
+    suite: Suite,
+    edks: Sequence[EncryptedDataKey],
+    keys: Sequence[WrappingKey],
+    context: Mapping[str, str],
 ) -> bytes:
     """Find a key that unwraps one of the EDKs; EDKs of unknown providers are skipped.
 
@@ -188,10 +202,14 @@ def load_verifier(suite: Suite, context: Mapping[str, str]) -> ec.EllipticCurveP
     """
     encoded = context.get(PUBLIC_KEY_FIELD)
     if encoded is None:
-        raise MessageFormatError(f"signed message has no {PUBLIC_KEY_FIELD} in its encryption context")
+        raise MessageFormatError(
+            f"signed message has no {PUBLIC_KEY_FIELD} in its encryption context"
+        )
     try:
         point = base64.b64decode(encoded, validate=True)
-        return ec.EllipticCurvePublicKey.from_encoded_point(_CURVES[suite.signing_curve or ""](), point)
+        return ec.EllipticCurvePublicKey.from_encoded_point(
+            _CURVES[suite.signing_curve or ""](), point
+        )
     except ValueError:
         raise MessageFormatError(f"signed message has a malformed {PUBLIC_KEY_FIELD}") from None
 

@@ -55,11 +55,34 @@ SUITES: dict[int, Suite] = {
         Suite(0x0114, "AES_128_GCM_IV12_TAG16_HKDF_SHA256", 16, "sha256", None, False),
         Suite(0x0146, "AES_192_GCM_IV12_TAG16_HKDF_SHA256", 24, "sha256", None, False),
         Suite(0x0178, "AES_256_GCM_IV12_TAG16_HKDF_SHA256", 32, "sha256", None, False),
-        Suite(0x0214, "AES_128_GCM_IV12_TAG16_HKDF_SHA256_ECDSA_P256", 16, "sha256", "secp256r1", False),
-        Suite(0x0346, "AES_192_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384", 24, "sha384", "secp384r1", False),
-        Suite(0x0378, "AES_256_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384", 32, "sha384", "secp384r1", False),
+        Suite(
+            0x0214,
+            "AES_128_GCM_IV12_TAG16_HKDF_SHA256_ECDSA_P256",
+            16,
+            "sha256",
+            "secp256r1",
+            False,
+        ),
+        Suite(
+            0x0346,
+            "AES_192_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384",
+            24,
+            "sha384",
+            "secp384r1",
+            False,
+        ),
+        Suite(
+            0x0378,
+            "AES_256_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384",
+            32,
+            "sha384",
+            "secp384r1",
+            False,
+        ),
         Suite(0x0478, "AES_256_GCM_HKDF_SHA512_COMMIT_KEY", 32, "sha512", None, True),
-        Suite(0x0578, "AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384", 32, "sha512", "secp384r1", True),
+        Suite(
+            0x0578, "AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384", 32, "sha512", "secp384r1", True
+        ),
     )
 }
 """Every suite by id."""

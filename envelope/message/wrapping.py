@@ -32,7 +32,9 @@ class WrappingKey(Protocol):
         """A stable, non-secret string naming this key (used in cache keys)."""
         ...
 
-    def generate_data_key(self, length: int, encryption_context: Mapping[str, str]) -> tuple[bytes, EncryptedDataKey]:
+    def generate_data_key(
+        self, length: int, encryption_context: Mapping[str, str]
+    ) -> tuple[bytes, EncryptedDataKey]:
         """Create a fresh data key of ``length`` bytes and wrap it; return (plaintext, EDK)."""
         ...
 
@@ -73,7 +75,9 @@ class RawAesKey:
         self._namespace = namespace
         self._name = name
         self._aesgcm = AESGCM(bytes(key))
-        self._info_prefix = name.encode("utf-8") + _AES_TAG_BITS.to_bytes(4, "big") + _AES_IV.to_bytes(4, "big")
+        self._info_prefix = (
+            name.encode("utf-8") + _AES_TAG_BITS.to_bytes(4, "big") + _AES_IV.to_bytes(4, "big")
+        )
 
     def __repr__(self) -> str:
         return f"RawAesKey(namespace={self._namespace!r}, name={self._name!r})"
@@ -82,7 +86,9 @@ class RawAesKey:
     def identity(self) -> str:
         return f"raw-aes:{self._namespace}:{self._name}"
 
-    def generate_data_key(self, length: int, encryption_context: Mapping[str, str]) -> tuple[bytes, EncryptedDataKey]:
+    def generate_data_key(
+        self, length: int, encryption_context: Mapping[str, str]
+    ) -> tuple[bytes, EncryptedDataKey]:
         data_key = os.urandom(length)
         return data_key, self.wrap(data_key, encryption_context)
 
@@ -100,7 +106,9 @@ class RawAesKey:
         ):
             return None
         try:
-            return self._aesgcm.decrypt(info[-_AES_IV:], edk.ciphertext, serialize_context(encryption_context))
+            return self._aesgcm.decrypt(
+                info[-_AES_IV:], edk.ciphertext, serialize_context(encryption_context)
+            )
         except InvalidTag:
             return None
 
@@ -164,7 +172,9 @@ class RawRsaKey:
     def identity(self) -> str:
         return f"raw-rsa:{self._namespace}:{self._name}:{self._padding}"
 
-    def generate_data_key(self, length: int, encryption_context: Mapping[str, str]) -> tuple[bytes, EncryptedDataKey]:
+    def generate_data_key(
+        self, length: int, encryption_context: Mapping[str, str]
+    ) -> tuple[bytes, EncryptedDataKey]:
         data_key = os.urandom(length)
         return data_key, self.wrap(data_key, encryption_context)
 
@@ -212,17 +222,25 @@ class KmsKey:
     def identity(self) -> str:
         return f"aws-kms:{self.key_id}"
 
-    def generate_data_key(self, length: int, encryption_context: Mapping[str, str]) -> tuple[bytes, EncryptedDataKey]:
+    def generate_data_key(
+        self, length: int, encryption_context: Mapping[str, str]
+    ) -> tuple[bytes, EncryptedDataKey]:
         result = self._service.generate_data_key(
             key_id=self.key_id, number_of_bytes=length, encryption_context=dict(encryption_context)
         )
         if len(result.plaintext) != length:
             raise MessageError("key service returned a data key of the wrong length")
-        return result.plaintext, EncryptedDataKey(KMS_PROVIDER_ID, result.key_id.encode("utf-8"), result.ciphertext_blob)
+        return result.plaintext, EncryptedDataKey(
+            KMS_PROVIDER_ID, result.key_id.encode("utf-8"), result.ciphertext_blob
+        )
 
     def wrap(self, data_key: bytes, encryption_context: Mapping[str, str]) -> EncryptedDataKey:
-        result = self._service.encrypt(key_id=self.key_id, plaintext=data_key, encryption_context=dict(encryption_context))
-        return EncryptedDataKey(KMS_PROVIDER_ID, result.key_id.encode("utf-8"), result.ciphertext_blob)
+        result = self._service.encrypt(
+            key_id=self.key_id, plaintext=data_key, encryption_context=dict(encryption_context)
+        )
+        return EncryptedDataKey(
+            KMS_PROVIDER_ID, result.key_id.encode("utf-8"), result.ciphertext_blob
+        )
 
     def unwrap(self, edk: EncryptedDataKey, encryption_context: Mapping[str, str]) -> bytes | None:
         if edk.provider_id != KMS_PROVIDER_ID:
@@ -235,7 +253,9 @@ class KmsKey:
             return None
         try:
             result = self._service.decrypt(
-                ciphertext_blob=edk.ciphertext, encryption_context=dict(encryption_context), key_id=self.key_id
+                ciphertext_blob=edk.ciphertext,
+                encryption_context=dict(encryption_context),
+                key_id=self.key_id,
             )
         except KeyServiceUnavailableError:
             raise
