@@ -37,6 +37,7 @@ __all__ = ["__version__", *_EXPORTS]
 if TYPE_CHECKING:  # pragma: no cover
     from envelope.config import open_key_service as open_key_service
     from envelope.errors import EnvelopeError as EnvelopeError
+    from envelope.keys.aws import AwsKmsKeyService as AwsKmsKeyService
     from envelope.keys.base import KeyService as KeyService
     from envelope.keys.local import LocalKeyService as LocalKeyService
 
