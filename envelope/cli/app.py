@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from typing import Annotated
 
@@ -63,6 +65,11 @@ def main() -> None:
         sys.exit(1)
     except EnvelopeError as e:
         _error(f"{type(e).__name__}: {e}" if str(e) else type(e).__name__)
+        sys.exit(1)
+    except BrokenPipeError:
+        # The reader went away (``envelope decrypt ... -o - | head``): stop quietly.
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(1)
     except OSError as e:
         _error(f"{e.strerror or e}" + (f": {e.filename}" if e.filename else ""))

@@ -11,7 +11,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any, BinaryIO
+from typing import IO, Any, BinaryIO, cast
 
 from envelope.errors import EnvelopeError
 from envelope.keys.base import KeyService
@@ -80,7 +80,7 @@ def parse_context(pairs: list[str] | None) -> dict[str, str] | None:
 def open_input(path: str) -> Iterator[BinaryIO]:
     """Open ``path`` for binary reading; ``-`` is standard input."""
     if path == "-":
-        yield sys.stdin.buffer
+        yield cast(BinaryIO, sys.stdin.buffer)
         return
     with open(path, "rb") as handle:
         yield handle
@@ -106,11 +106,15 @@ def atomic_output(path: str) -> Iterator[BinaryIO]:
     """
     if path == "-":
         refuse_terminal(sys.stdout)
-        yield sys.stdout.buffer
+        yield cast(BinaryIO, sys.stdout.buffer)
         sys.stdout.buffer.flush()
         return
     target = Path(path)
     folder = target.parent
+    if not folder.is_dir():
+        raise CliError(f"cannot write {path}: folder {str(folder)!r} does not exist")
+    if target.is_dir():
+        raise CliError(f"cannot write {path}: it is a folder")
     fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -126,10 +130,22 @@ def atomic_output(path: str) -> Iterator[BinaryIO]:
 
 def input_size(stream: BinaryIO) -> int | None:
     """The size of a regular file behind ``stream``, else None (pipes, terminals)."""
+    import stat
+
     try:
         info = os.fstat(stream.fileno())
     except (OSError, ValueError):
         return None
-    import stat
-
     return info.st_size if stat.S_ISREG(info.st_mode) else None
+
+
+def print_table(headers: list[str], rows: list[list[str]]) -> None:
+    """Print rows as a borderless rich table on stdout (never wrapped when piped)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(*headers, box=None, pad_edge=False, header_style="bold")
+    for row in rows:
+        table.add_row(*row)
+    console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 400)
+    console.print(table)

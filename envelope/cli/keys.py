@@ -6,12 +6,14 @@ from typing import Annotated, Any
 
 import typer
 
-from envelope.cli.common import key_service, print_json
+from envelope.cli.common import CliError, key_service, print_json, print_table
+from envelope.errors import AlreadyExistsException, EnvelopeError
 from envelope.keys.base import (
     KEY_SPECS,
     AliasListEntry,
     KeyListEntry,
     KeyMetadata,
+    KeyService,
     RotationsListEntry,
 )
 from envelope.keys.shapes import to_kms_shape
@@ -32,18 +34,23 @@ def _emit(as_json: bool, document: Any, human: str) -> None:
 
 
 def _describe(meta: KeyMetadata) -> str:
-    lines = [
-        f"KeyId:     {meta.key_id}",
-        f"Arn:       {meta.arn}",
-        f"KeyState:  {meta.key_state}",
-        f"KeySpec:   {meta.key_spec}",
-        f"Created:   {meta.creation_date.isoformat()}",
+    fields = [
+        ("KeyId", meta.key_id),
+        ("Arn", meta.arn),
+        ("KeyState", meta.key_state),
+        ("KeySpec", meta.key_spec),
+        ("Created", meta.creation_date.isoformat()),
+        ("Description", meta.description or None),
+        ("DeletionDate", meta.deletion_date.isoformat() if meta.deletion_date else None),
     ]
-    if meta.description:
-        lines.append(f"Description: {meta.description}")
-    if meta.deletion_date is not None:
-        lines.append(f"Deletion:  {meta.deletion_date.isoformat()}")
-    return "\n".join(lines)
+    return "\n".join(f"{name + ':':<13} {value}" for name, value in fields if value is not None)
+
+
+def _key_id(kms: KeyService, key: str) -> str:
+    """Resolve an alias for the operations where KMS takes only a key id or key ARN."""
+    if key.startswith("alias/") or ":alias/" in key:
+        return kms.describe_key(key_id=key).key_metadata.key_id
+    return key
 
 
 @app.command("create")
@@ -57,16 +64,37 @@ def create(
 ) -> None:
     """Create a key (its material never leaves the key service)."""
     with key_service() as kms:
+        if alias:
+            _refuse_taken_alias(kms, alias)
         result = kms.create_key(description=description, key_spec=key_spec)
         if alias:
-            kms.create_alias(alias_name=alias, target_key_id=result.key_metadata.key_id)
+            key_id = result.key_metadata.key_id
+            try:
+                kms.create_alias(alias_name=alias, target_key_id=key_id)
+            except EnvelopeError as e:
+                raise CliError(
+                    f"created key {key_id} but not its alias: {type(e).__name__}: {e}",
+                    hint=f"envelope key alias create ALIAS {key_id}",
+                ) from e
     _emit(as_json, to_kms_shape(result), _describe(result.key_metadata))
+
+
+def _refuse_taken_alias(kms: KeyService, alias: str) -> None:
+    """Fail before creating a key whose alias could not be created (no orphan key)."""
+    page = kms.list_aliases()
+    while True:
+        if any(entry.alias_name == alias for entry in page.aliases):
+            raise AlreadyExistsException(f"An alias with the name {alias} already exists")
+        if not page.truncated or not page.next_marker:
+            return
+        page = kms.list_aliases(marker=page.next_marker)
 
 
 @app.command("list")
 def list_keys(as_json: JsonOpt = False) -> None:
-    """List every key."""
+    """List every key (with state, spec and aliases unless --json)."""
     entries: list[KeyListEntry] = []
+    rows: list[list[str]] = []
     with key_service() as kms:
         marker: str | None = None
         while True:
@@ -75,11 +103,32 @@ def list_keys(as_json: JsonOpt = False) -> None:
             if not page.truncated or not page.next_marker:
                 break
             marker = page.next_marker
-    _emit(
-        as_json,
-        {"Keys": to_kms_shape(tuple(entries))},
-        "\n".join(entry.key_arn for entry in entries),
-    )
+        if not as_json:
+            names: dict[str, list[str]] = {}
+            for alias in _all_aliases(kms, None):
+                if alias.target_key_id:
+                    names.setdefault(alias.target_key_id, []).append(alias.alias_name)
+            for entry in entries:
+                m = kms.describe_key(key_id=entry.key_id).key_metadata
+                aliases = ", ".join(sorted(names.get(entry.key_id, ())))
+                rows.append([entry.key_id, m.key_state, m.key_spec, aliases, m.description])
+    if as_json:
+        print_json({"Keys": to_kms_shape(tuple(entries))})
+    elif rows:
+        print_table(["KeyId", "State", "Spec", "Aliases", "Description"], rows)
+    else:
+        typer.echo("no keys")
+
+
+def _all_aliases(kms: KeyService, key: str | None) -> list[AliasListEntry]:
+    entries: list[AliasListEntry] = []
+    marker: str | None = None
+    while True:
+        page = kms.list_aliases(key_id=key, marker=marker)
+        entries.extend(page.aliases)
+        if not page.truncated or not page.next_marker:
+            return entries
+        marker = page.next_marker
 
 
 @app.command("describe")
@@ -94,8 +143,9 @@ def describe(key: KeyArg, as_json: JsonOpt = False) -> None:
 def rotate(key: KeyArg, as_json: JsonOpt = False) -> None:
     """Rotate a key now: new encryptions use new material; old ciphertexts still decrypt."""
     with key_service() as kms:
-        result = kms.rotate_key_on_demand(key_id=key)
-    _emit(as_json, to_kms_shape(result), f"rotated {result.key_id}")
+        result = kms.rotate_key_on_demand(key_id=_key_id(kms, key))
+    human = f"rotated {result.key_id}: new encryptions use the new version"
+    _emit(as_json, to_kms_shape(result), human)
 
 
 @app.command("rotations")
@@ -103,22 +153,30 @@ def rotations(key: KeyArg, as_json: JsonOpt = False) -> None:
     """List a key's rotations."""
     entries: list[RotationsListEntry] = []
     with key_service() as kms:
+        key_id = _key_id(kms, key)
         marker: str | None = None
         while True:
-            page = kms.list_key_rotations(key_id=key, marker=marker)
+            page = kms.list_key_rotations(key_id=key_id, marker=marker)
             entries.extend(page.rotations)
             if not page.truncated or not page.next_marker:
                 break
             marker = page.next_marker
-    human = "\n".join(f"{e.rotation_date.isoformat()}  {e.rotation_type}" for e in entries)
-    _emit(as_json, {"Rotations": to_kms_shape(tuple(entries))}, human or "no rotations")
+    if as_json:
+        print_json({"Rotations": to_kms_shape(tuple(entries))})
+    elif entries:
+        print_table(
+            ["RotationDate", "RotationType"],
+            [[e.rotation_date.isoformat(), e.rotation_type] for e in entries],
+        )
+    else:
+        typer.echo("no rotations")
 
 
 @app.command("rotation-status")
 def rotation_status(key: KeyArg, as_json: JsonOpt = False) -> None:
     """Show whether automatic rotation is on, its period and the next date."""
     with key_service() as kms:
-        result = kms.get_key_rotation_status(key_id=key)
+        result = kms.get_key_rotation_status(key_id=_key_id(kms, key))
     human = f"automatic rotation {'enabled' if result.key_rotation_enabled else 'disabled'}"
     if result.key_rotation_enabled and result.next_rotation_date is not None:
         human += (
@@ -132,7 +190,7 @@ def rotation_status(key: KeyArg, as_json: JsonOpt = False) -> None:
 def enable(key: KeyArg) -> None:
     """Enable a disabled key."""
     with key_service() as kms:
-        kms.enable_key(key_id=key)
+        kms.enable_key(key_id=_key_id(kms, key))
     typer.echo(f"enabled {key}", err=True)
 
 
@@ -140,7 +198,7 @@ def enable(key: KeyArg) -> None:
 def disable(key: KeyArg) -> None:
     """Disable a key: it can no longer encrypt or decrypt until enabled."""
     with key_service() as kms:
-        kms.disable_key(key_id=key)
+        kms.disable_key(key_id=_key_id(kms, key))
     typer.echo(f"disabled {key}", err=True)
 
 
@@ -153,7 +211,7 @@ def enable_rotation(
 ) -> None:
     """Turn on automatic rotation."""
     with key_service() as kms:
-        kms.enable_key_rotation(key_id=key, rotation_period_in_days=period_days)
+        kms.enable_key_rotation(key_id=_key_id(kms, key), rotation_period_in_days=period_days)
     typer.echo(f"automatic rotation enabled for {key}", err=True)
 
 
@@ -161,7 +219,7 @@ def enable_rotation(
 def disable_rotation(key: KeyArg) -> None:
     """Turn off automatic rotation (existing versions stay)."""
     with key_service() as kms:
-        kms.disable_key_rotation(key_id=key)
+        kms.disable_key_rotation(key_id=_key_id(kms, key))
     typer.echo(f"automatic rotation disabled for {key}", err=True)
 
 
@@ -173,7 +231,7 @@ def schedule_deletion(
 ) -> None:
     """Schedule a key for deletion; until then it can be cancelled."""
     with key_service() as kms:
-        result = kms.schedule_key_deletion(key_id=key, pending_window_in_days=days)
+        result = kms.schedule_key_deletion(key_id=_key_id(kms, key), pending_window_in_days=days)
     _emit(
         as_json,
         to_kms_shape(result),
@@ -185,7 +243,7 @@ def schedule_deletion(
 def cancel_deletion(key: KeyArg, as_json: JsonOpt = False) -> None:
     """Cancel a scheduled deletion (the key stays disabled until enabled)."""
     with key_service() as kms:
-        result = kms.cancel_key_deletion(key_id=key)
+        result = kms.cancel_key_deletion(key_id=_key_id(kms, key))
     _emit(as_json, to_kms_shape(result), f"deletion cancelled; {result.key_id} is Disabled")
 
 
@@ -196,7 +254,7 @@ def alias_create(
 ) -> None:
     """Point a new alias at a key."""
     with key_service() as kms:
-        kms.create_alias(alias_name=name, target_key_id=key)
+        kms.create_alias(alias_name=name, target_key_id=_key_id(kms, key))
     typer.echo(f"created {name}", err=True)
 
 
@@ -214,14 +272,11 @@ def alias_list(
     as_json: JsonOpt = False,
 ) -> None:
     """List aliases."""
-    entries: list[AliasListEntry] = []
     with key_service() as kms:
-        marker: str | None = None
-        while True:
-            page = kms.list_aliases(key_id=key, marker=marker)
-            entries.extend(page.aliases)
-            if not page.truncated or not page.next_marker:
-                break
-            marker = page.next_marker
-    human = "\n".join(f"{a.alias_name}  {a.target_key_id or ''}" for a in entries)
-    _emit(as_json, {"Aliases": to_kms_shape(tuple(entries))}, human or "no aliases")
+        entries = _all_aliases(kms, key)
+    if as_json:
+        print_json({"Aliases": to_kms_shape(tuple(entries))})
+    elif entries:
+        print_table(["Alias", "KeyId"], [[a.alias_name, a.target_key_id or ""] for a in entries])
+    else:
+        typer.echo("no aliases")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Annotated, Any, BinaryIO
+from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, cast
 
 import typer
 
@@ -148,17 +148,19 @@ def decrypt(
 
     encryption_context = parse_context(context)
     with key_service() as kms, open_input(source) as raw, atomic_output(output) as dst:
-        src = _Replay(raw)
-        info = inspect(src)  # type: ignore[arg-type]
-        src.rewind()
-        arns = [
-            edk.provider_info for edk in info.encrypted_data_keys if edk.provider_id == "aws-kms"
-        ]
+        replay = _Replay(raw)
+        src = cast(BinaryIO, replay)
+        info = inspect(src)
+        replay.rewind()
+        arns = [e.provider_info for e in info.encrypted_data_keys if e.provider_id == "aws-kms"]
         if not arns:
-            raise CliError("the message has no data key wrapped by a KMS key")
+            raise CliError(
+                "the message has no data key wrapped by a KMS key",
+                hint="raw AES/RSA wrapping keys are for the Python API (envelope.decrypt)",
+            )
         with _progress(raw, "decrypting") as progress:
             decrypt_stream(
-                src,  # type: ignore[arg-type]
+                src,
                 dst,
                 keys=_message_keys(kms, arns),
                 encryption_context=encryption_context,

@@ -122,3 +122,39 @@ def test_usage_errors_exit_2(envelope: Run) -> None:
 
 def test_unknown_backend_is_an_error(envelope: Run) -> None:
     fails(envelope("--kms", "elsewhere", "key", "list"), "elsewhere")
+
+
+def test_human_list_is_a_table_with_state_and_aliases(envelope: Run) -> None:
+    meta = _create(envelope, "--alias", "alias/tabled", "--description", "for the table")
+    key_id = str(meta["KeyId"])
+    envelope("key", "disable", key_id)
+    line = next(
+        row for row in envelope("key", "list").stdout.decode().splitlines() if key_id in row
+    )
+    assert line.split()[:4] == [key_id, "Disabled", "SYMMETRIC_DEFAULT", "alias/tabled"]
+    assert "for the table" in line
+
+
+def test_taken_alias_creates_no_orphan_key(envelope: Run) -> None:
+    _create(envelope, "--alias", "alias/taken")
+    before = ok_json(envelope("key", "list", "--json"))["Keys"]
+    fails(envelope("key", "create", "--alias", "alias/taken"), "AlreadyExistsException")
+    assert ok_json(envelope("key", "list", "--json"))["Keys"] == before
+
+
+def test_lifecycle_commands_accept_an_alias(envelope: Run) -> None:
+    meta = _create(envelope, "--alias", "alias/named")
+    key_id = str(meta["KeyId"])
+    assert envelope("key", "rotate", "alias/named").returncode == 0
+    rotations = ok_json(envelope("key", "rotations", "alias/named", "--json"))["Rotations"]
+    assert [r["KeyId"] for r in rotations] == [meta["Arn"]]
+    assert envelope("key", "disable", "alias/named").returncode == 0
+    assert _state(envelope, key_id) == "Disabled"
+
+
+def test_describe_human_output(envelope: Run) -> None:
+    key_id = str(_create(envelope, "--description", "readable")["KeyId"])
+    text = envelope("key", "describe", key_id).stdout.decode()
+    assert f"KeyId:        {key_id}" in text
+    assert "Description:  readable" in text
+    assert "KeyState:     Enabled" in text
