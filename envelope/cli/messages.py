@@ -24,7 +24,7 @@ from envelope.cli.common import (
 
 if TYPE_CHECKING:
     from envelope.keys.base import KeyService
-    from envelope.message import KmsKey
+    from envelope.message import KmsKey, MessageInfo
 
 InputArg = Annotated[str, typer.Argument(help="Input file, or - for standard input.")]
 OutputOpt = Annotated[str, typer.Option("--output", "-o", help="Output file, or - for stdout.")]
@@ -44,9 +44,10 @@ def _progress(source: BinaryIO, label: str) -> Iterator[Callable[[int], None] | 
     if total is None or total < _PROGRESS_THRESHOLD or not sys.stderr.isatty():
         yield None
         return
+    from rich.console import Console
     from rich.progress import Progress
 
-    with Progress(transient=True) as bar:
+    with Progress(console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task(label, total=total)
         yield lambda done: bar.update(task, completed=done)
 
@@ -178,12 +179,29 @@ def inspect_command(
 
     with open_input(source) as src:
         info = inspect(src)
-    document = info.to_json()
     if as_json:
-        print_json(document)
+        print_json(info.to_json())
         return
-    for name, value in document.items():
-        typer.echo(f"{name}: {value}")
+    typer.echo(_describe_message(info))
+
+
+def _describe_message(info: MessageInfo) -> str:
+    kind = "signed (ECDSA P-384)" if info.signed else "unsigned"
+    content = info.content_type
+    if content == "framed":
+        content += f", {info.frame_length}-byte frames"
+    context = ", ".join(f"{k}={v}" for k, v in sorted(info.encryption_context.items()))
+    lines = [
+        f"{'Format:':<12} ESDK message version {info.version}",
+        f"{'Suite:':<12} 0x{info.suite_id:04x} {info.suite_name} ({kind})",
+        f"{'Message id:':<12} {info.message_id}",
+        f"{'Content:':<12} {content}",
+        f"{'Context:':<12} {context or '(none)'}",
+    ]
+    for n, edk in enumerate(info.encrypted_data_keys):
+        label = "Data keys:" if n == 0 else ""
+        lines.append(f"{label:<12} {edk.provider_id}  {edk.provider_info}")
+    return "\n".join(lines)
 
 
 def register(app: typer.Typer) -> None:
