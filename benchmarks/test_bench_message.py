@@ -57,7 +57,7 @@ def _plaintext(size: str) -> bytes:
 
 def _rounds(size: str) -> dict[str, int]:
     return {"1KiB": {"rounds": 2000, "iterations": 1}, "1MiB": {"rounds": 50, "iterations": 1}}.get(
-        size, {"rounds": 5, "iterations": 1}
+        size, {"rounds": 10, "iterations": 1}
     )
 
 
@@ -73,7 +73,7 @@ def test_encrypt(benchmark: Any, size: str, impl: str) -> None:
         key = RawAesKey("bench", "key", KEY_BYTES)
         result = benchmark.pedantic(
             lambda: encrypt(plaintext, keys=[key], encryption_context=CONTEXT, frame_length=FRAME),
-            warmup_rounds=1,
+            warmup_rounds=2,
             **_rounds(size),
         )
         assert decrypt(result, keys=[key]) == plaintext
@@ -87,14 +87,16 @@ def test_encrypt(benchmark: Any, size: str, impl: str) -> None:
                 frame_length=FRAME,
                 encryption_context=CONTEXT,
             ),
-            warmup_rounds=1,
+            warmup_rounds=2,
             **_rounds(size),
         )
         assert client.decrypt(source=result, key_provider=master_key)[0] == plaintext
     else:
         aesgcm = AESGCM(KEY_BYTES)
         nonce = os.urandom(12)
-        result = benchmark.pedantic(lambda: aesgcm.encrypt(nonce, plaintext, None), warmup_rounds=1, **_rounds(size))
+        result = benchmark.pedantic(
+            lambda: aesgcm.encrypt(nonce, plaintext, None), warmup_rounds=1, **_rounds(size)
+        )
         assert len(result) == len(plaintext) + 16
 
 
@@ -107,7 +109,9 @@ def test_decrypt(benchmark: Any, size: str, impl: str) -> None:
     client, master_key, algorithm = _esdk()
     if impl == "envelope":
         message = encrypt(plaintext, keys=[key], encryption_context=CONTEXT, frame_length=FRAME)
-        result = benchmark.pedantic(lambda: decrypt(message, keys=[key]), warmup_rounds=1, **_rounds(size))
+        result = benchmark.pedantic(
+            lambda: decrypt(message, keys=[key]), warmup_rounds=1, **_rounds(size)
+        )
     elif impl == "aws-encryption-sdk":
         message, _ = client.encrypt(
             source=plaintext,
@@ -117,11 +121,15 @@ def test_decrypt(benchmark: Any, size: str, impl: str) -> None:
             encryption_context=CONTEXT,
         )
         result, _ = benchmark.pedantic(
-            lambda: client.decrypt(source=message, key_provider=master_key), warmup_rounds=1, **_rounds(size)
+            lambda: client.decrypt(source=message, key_provider=master_key),
+            warmup_rounds=1,
+            **_rounds(size),
         )
     else:
         aesgcm = AESGCM(KEY_BYTES)
         nonce = os.urandom(12)
         sealed = aesgcm.encrypt(nonce, plaintext, None)
-        result = benchmark.pedantic(lambda: aesgcm.decrypt(nonce, sealed, None), warmup_rounds=1, **_rounds(size))
+        result = benchmark.pedantic(
+            lambda: aesgcm.decrypt(nonce, sealed, None), warmup_rounds=1, **_rounds(size)
+        )
     assert result == plaintext

@@ -25,6 +25,16 @@ class _Reader(Protocol):
     def read(self, n: int, what: str) -> bytes | memoryview: ...
 
 
+def regular_frame_size(frame_length: int) -> int:
+    """Bytes of one regular frame: sequence number, IV, ciphertext, tag."""
+    return 4 + IV_LENGTH + frame_length + TAG_LENGTH
+
+
+def final_frame_size(content_length: int) -> int:
+    """Bytes of the final frame: marker, sequence number, IV, length, ciphertext, tag."""
+    return 8 + IV_LENGTH + 4 + content_length + TAG_LENGTH
+
+
 def frame_iv(seq: bytes) -> bytes:
     """The ESDK's deterministic frame IV: the 4-byte sequence number, left-padded to 12 bytes."""
     return _IV_PAD + seq
@@ -33,10 +43,19 @@ def frame_iv(seq: bytes) -> bytes:
 class FrameEncryptor:
     """Encrypts consecutive frames of one message; each call returns the frame's bytes as parts."""
 
-    __slots__ = ("_encrypt", "_final_prefix", "_fl8", "_frame_length", "_prefix", "seq")
+    __slots__ = (
+        "_encrypt",
+        "_encrypt_into",
+        "_final_prefix",
+        "_fl8",
+        "_frame_length",
+        "_prefix",
+        "seq",
+    )
 
     def __init__(self, aesgcm: AESGCM, message_id: bytes, frame_length: int) -> None:
         self._encrypt = aesgcm.encrypt
+        self._encrypt_into = getattr(aesgcm, "encrypt_into", None)
         self._prefix = message_id + FRAME
         self._final_prefix = message_id + FINAL_FRAME
         self._fl8 = frame_length.to_bytes(8, "big")
@@ -53,7 +72,7 @@ class FrameEncryptor:
         return seq + iv, self._encrypt(iv, data, self._prefix + seq + self._fl8)
 
     def final(self, data: bytes | memoryview) -> tuple[bytes, bytes]:
-        """Encrypt the final frame (0 to ``frame_length`` bytes): (marker + seq + IV + length, ct + tag)."""
+        """Encrypt the final frame (0 to ``frame_length`` bytes): (marker+seq+IV+length, ct+tag)."""
         if self.seq > MAX_SEQUENCE:
             raise MessageFormatError("message has too many frames for its frame length")
         seq = self.seq.to_bytes(4, "big")
@@ -62,33 +81,45 @@ class FrameEncryptor:
         head = FINAL_MARKER + seq + iv + n.to_bytes(4, "big")
         return head, self._encrypt(iv, data, self._final_prefix + seq + n.to_bytes(8, "big"))
 
+    def regular_into(self, data: memoryview, out: memoryview, pos: int) -> int:
+        """Write one full frame into ``out`` at ``pos`` (no intermediate copies); return the end."""
+        if self.seq > MAX_SEQUENCE:
+            raise MessageFormatError("message has too many frames for its frame length")
+        seq = self.seq.to_bytes(4, "big")
+        self.seq += 1
+        iv = _IV_PAD + seq
+        out[pos : pos + 16] = seq + iv
+        end = pos + 16 + self._frame_length + TAG_LENGTH
+        self._encrypt_into(iv, data, self._prefix + seq + self._fl8, out[pos + 16 : end])
+        return end
 
-def _open(
-    aesgcm: AESGCM, iv: bytes | memoryview, data: bytes | memoryview, aad: bytes, what: str
-) -> bytes:
-    try:
-        return aesgcm.decrypt(bytes(iv), data, aad)
-    except InvalidTag:
-        raise MessageAuthenticationError(f"{what} authentication tag check failed") from None
+    def final_into(self, data: memoryview, out: memoryview, pos: int) -> int:
+        """Write the final frame into ``out`` at ``pos``; return the end."""
+        head, sealed = self.final(data)
+        end = pos + len(head) + len(sealed)
+        out[pos:end] = head + sealed
+        return end
 
 
-def decrypt_body(
-    reader: _Reader, aesgcm: AESGCM, header: Header, *, max_unframed: int | None = None
-) -> Iterator[bytes]:
-    """Read and decrypt the body; yields each frame's plaintext only after its tag verified.
+Frame = tuple[bytes | memoryview, bytes | memoryview, bytes, str, int]
+"""One body piece as read: (IV, ciphertext + tag, AAD, name for errors, plaintext length)."""
+
+
+def iter_frames(
+    reader: _Reader, header: Header, *, max_unframed: int | None = None
+) -> Iterator[Frame]:
+    """Read the body's frames (or its one unframed piece) without decrypting them.
 
     Args:
         reader: Positioned just after the header authentication.
-        aesgcm: AES-GCM with the message's content key.
-        header: The parsed (and authenticated) header.
+        header: The parsed header.
         max_unframed: Refuse unframed bodies longer than this (stream mode keeps memory bounded).
 
     Yields:
-        Authenticated plaintext, frame by frame (one piece for an unframed body).
+        ``(iv, ciphertext_and_tag, aad, name, plaintext_length)`` per frame, in order.
 
     Raises:
         MessageFormatError: Bad sequence number, frame length, or truncation.
-        MessageAuthenticationError: A tag did not verify.
     """
     message_id = header.message_id
     if header.content_type == UNFRAMED:
@@ -98,11 +129,12 @@ def decrypt_body(
             raise MessageFormatError("unframed body length check failed: too long")
         if max_unframed is not None and n > max_unframed:
             raise MessageFormatError(
-                f"unframed body length check failed: {n} bytes is more than the stream limit of {max_unframed}"
+                f"unframed body length check failed: {n} bytes is more than the stream "
+                f"limit of {max_unframed}"
             )
         data = reader.read(n + TAG_LENGTH, "body")
         aad = message_id + SINGLE_BLOCK + b"\x00\x00\x00\x01" + n.to_bytes(8, "big")
-        yield _open(aesgcm, iv, data, aad, "body")
+        yield iv, data, aad, "body", n
         return
     frame_length = header.frame_length
     prefix = message_id + FRAME
@@ -119,19 +151,63 @@ def decrypt_body(
             iv = reader.read(IV_LENGTH, "final frame IV")
             n = int.from_bytes(reader.read(4, "final frame length"), "big")
             if n > frame_length:
-                raise MessageFormatError(
-                    "final frame length check failed: longer than the frame length"
-                )
+                raise MessageFormatError("final frame length check failed: over the frame length")
             data = reader.read(n + TAG_LENGTH, "final frame")
-            yield _open(
-                aesgcm, iv, data, final_prefix + seq + n.to_bytes(8, "big"), f"frame {expected}"
-            )
+            yield iv, data, final_prefix + seq + n.to_bytes(8, "big"), f"frame {expected}", n
             return
         if int.from_bytes(seq, "big") != expected:
             raise MessageFormatError(f"frame sequence number check failed: expected {expected}")
         iv = reader.read(IV_LENGTH, "frame IV")
         data = reader.read(regular_size, "frame")
-        yield _open(aesgcm, iv, data, prefix + seq + fl8, f"frame {expected}")
+        yield iv, data, prefix + seq + fl8, f"frame {expected}", frame_length
         expected += 1
         if expected > MAX_SEQUENCE + 1:
             raise MessageFormatError("frame sequence number check failed: too many frames")
+
+
+def decrypt_body(
+    reader: _Reader, aesgcm: AESGCM, header: Header, *, max_unframed: int | None = None
+) -> Iterator[bytes]:
+    """Read and decrypt the body; yields each frame's plaintext only after its tag verified.
+
+    Args:
+        reader: Positioned just after the header authentication.
+        aesgcm: AES-GCM with the message's content key.
+        header: The parsed (and authenticated) header.
+        max_unframed: Refuse unframed bodies longer than this.
+
+    Yields:
+        Authenticated plaintext, frame by frame (one piece for an unframed body).
+
+    Raises:
+        MessageFormatError: Bad sequence number, frame length, or truncation.
+        MessageAuthenticationError: A tag did not verify.
+    """
+    decrypt = aesgcm.decrypt
+    for iv, data, aad, name, _ in iter_frames(reader, header, max_unframed=max_unframed):
+        try:
+            yield decrypt(bytes(iv), data, aad)
+        except InvalidTag:
+            raise MessageAuthenticationError(f"{name} authentication tag check failed") from None
+
+
+def decrypt_body_into(reader: _Reader, aesgcm: AESGCM, header: Header, out: memoryview) -> int:
+    """Decrypt the whole body into ``out`` (at least the body's plaintext length); return the length.
+
+    ``out`` holds unauthenticated bytes if this raises: the caller must discard it.
+
+    Raises:
+        MessageFormatError: As :func:`iter_frames`, or ``out`` is too small.
+        MessageAuthenticationError: A tag did not verify.
+    """
+    decrypt_into = aesgcm.decrypt_into
+    pos = 0
+    for iv, data, aad, name, n in iter_frames(reader, header):
+        if pos + n > len(out):
+            raise MessageFormatError("body length check failed: frames longer than the message")
+        try:
+            decrypt_into(bytes(iv), data, aad, out[pos : pos + n])
+        except InvalidTag:
+            raise MessageAuthenticationError(f"{name} authentication tag check failed") from None
+        pos += n
+    return pos
