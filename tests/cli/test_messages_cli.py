@@ -140,27 +140,6 @@ def test_refuses_binary_to_a_terminal(key_arn: str) -> None:
     assert b"terminal" in result.stderr
 
 
-def test_local_path_never_imports_boto3(key_arn: str, tmp_path: Path) -> None:
-    source = tmp_path / "in"
-    source.write_bytes(b"hello")
-    script = (
-        "import sys\n"
-        "from envelope.cli import main\n"
-        f"sys.argv = ['envelope', 'encrypt', {str(source)!r}, '-o', {str(tmp_path / 'out')!r},"
-        f" '--key', {key_arn!r}]\n"
-        "try:\n"
-        "    main()\n"
-        "except SystemExit as e:\n"
-        "    assert not e.code, e.code\n"
-        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore'))\n"
-        "print(','.join(loaded))\n"
-    )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120)
-    assert result.returncode == 0, result.stderr.decode()
-    assert result.stdout.strip() == b""
-    assert (tmp_path / "out").exists()
-
-
 def test_trailing_bytes_leave_no_output(envelope: Run, message: Path, tmp_path: Path) -> None:
     padded = tmp_path / "padded.env"
     padded.write_bytes(message.read_bytes() + b"\0")

@@ -1,0 +1,62 @@
+"""The local path stays light: no boto3 anywhere, no message package for key commands."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import Run, ok_json
+
+# Runs the CLI in-process in a fresh interpreter, then reports which heavy packages it loaded.
+PROBE = """
+import sys
+from envelope.cli import main
+sys.argv = ["envelope", *sys.argv[1:]]
+try:
+    main()
+except SystemExit as e:
+    assert not e.code, e.code
+loaded = {m.split(".")[0] for m in sys.modules} & {"boto3", "botocore"}
+if "envelope.message" in sys.modules:
+    loaded.add("envelope.message")
+sys.stderr.write("LOADED:" + ",".join(sorted(loaded)) + "\\n")
+"""
+
+
+def _loaded(*args: str) -> set[str]:
+    result = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr.decode()
+    line = result.stderr.decode().strip().splitlines()[-1]
+    assert line.startswith("LOADED:")
+    return set(filter(None, line[len("LOADED:"):].split(",")))
+
+
+@pytest.mark.parametrize(
+    "args", [["--version"], ["key", "list"], ["key", "create", "--json"]], ids=" ".join
+)
+def test_key_commands_load_neither_boto3_nor_messages(args: list[str]) -> None:
+    assert _loaded(*args) == set()
+
+
+def test_local_encrypt_and_decrypt_never_import_boto3(envelope: Run, tmp_path: Path) -> None:
+    arn = ok_json(envelope("key", "create", "--json"))["KeyMetadata"]["Arn"]
+    source, sealed, opened = tmp_path / "in", tmp_path / "in.env", tmp_path / "out"
+    source.write_bytes(b"hello")
+    assert _loaded("encrypt", str(source), "-o", str(sealed), "--key", arn) == {
+        "envelope.message"
+    }
+    assert _loaded("decrypt", str(sealed), "-o", str(opened)) == {"envelope.message"}
+    assert opened.read_bytes() == b"hello"
+
+
+def test_the_probe_would_see_boto3(tmp_path: Path) -> None:
+    """The probe is not blind: a command that does load boto3 is reported."""
+    result = subprocess.run(
+        [sys.executable, "-c", "import boto3\n" + PROBE, "--version"],
+        capture_output=True, timeout=120,
+    )
+    assert result.stderr.decode().strip().endswith("LOADED:boto3,botocore")
