@@ -1,4 +1,4 @@
-"""envelope vs aws-encryption-sdk vs raw single-shot AES-GCM: encrypt and decrypt at 1 KiB, 1 MiB, 64 MiB.
+"""envelope vs aws-encryption-sdk vs raw single-shot AES-GCM: 1 KiB, 1 MiB, 64 MiB, both directions.
 
 Same suite (0x0478), same frame length (65536), raw AES wrapping key on both SDKs. Groups are
 named ``<size>-<direction>`` so each table compares the three side by side.

@@ -35,13 +35,13 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # DataKeyCache (cache.py) and rewrap (rewrap.py) are written by another engineer on top of this package.
+    # DataKeyCache (cache.py) and rewrap (rewrap.py) are built on this package by another module.
     if name == "DataKeyCache":
         from envelope.message.cache import DataKeyCache
 
         return DataKeyCache
     if name == "rewrap":
-        from envelope.message.rewrap import rewrap
+        import importlib
 
-        return rewrap
+        return importlib.import_module("envelope.message.rewrap").rewrap
     raise AttributeError(f"module 'envelope.message' has no attribute {name!r}")

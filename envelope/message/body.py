@@ -90,7 +90,7 @@ class FrameEncryptor:
         iv = _IV_PAD + seq
         out[pos : pos + 16] = seq + iv
         end = pos + 16 + self._frame_length + TAG_LENGTH
-        self._encrypt_into(iv, data, self._prefix + seq + self._fl8, out[pos + 16 : end])
+        self._encrypt_into(iv, data, self._prefix + seq + self._fl8, out[pos + 16 : end])  # type: ignore[misc]
         return end
 
     def final_into(self, data: memoryview, out: memoryview, pos: int) -> int:
@@ -192,7 +192,7 @@ def decrypt_body(
 
 
 def decrypt_body_into(reader: _Reader, aesgcm: AESGCM, header: Header, out: memoryview) -> int:
-    """Decrypt the whole body into ``out`` (at least the body's plaintext length); return the length.
+    """Decrypt the whole body into ``out`` (at least the plaintext's length); return the length.
 
     ``out`` holds unauthenticated bytes if this raises: the caller must discard it.
 

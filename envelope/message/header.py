@@ -1,4 +1,4 @@
-"""Message header: encryption context and EDK encoding, parse/serialize (v1, v2), header authentication.
+"""Message header: context and EDK encoding, parse/serialize (v1, v2), header authentication.
 
 These functions are the reusable core for anything that rewrites headers (e.g. rewrap): parse a
 header with :func:`parse_header`, build a new :class:`Header` with ``dataclasses.replace`` (new
@@ -181,7 +181,7 @@ def serialize_header(header: Header) -> bytes:
     """Serialize a header (everything before the header authentication).
 
     Args:
-        header: The header; version 1 headers are written with the IV length 12 and zero reserved bytes.
+        header: The header; version 1 is written with IV length 12 and zero reserved bytes.
 
     Returns:
         The header bytes, which are the AAD of the header authentication tag.
@@ -190,7 +190,7 @@ def serialize_header(header: Header) -> bytes:
         MessageFormatError: A field does not fit its length prefix.
     """
     aad = serialize_context(header.encryption_context)
-    parts = []
+    parts: list[bytes] = []
     if header.version == 1:
         parts += (bytes([1, V1_TYPE]), header.suite.id_bytes, header.message_id)
     else:
@@ -364,7 +364,7 @@ def parse_header(
         suite_data = bytes(data[pos + 5 : pos + 5 + COMMIT_KEY_LENGTH])
     pos += tail
     if content_type == FRAMED and not 0 < frame_length <= MAX_FRAME_LENGTH:
-        raise MessageFormatError(f"header check failed: frame length {frame_length} is out of range")
+        raise MessageFormatError(f"header check failed: frame length {frame_length} out of range")
     if content_type == UNFRAMED and frame_length != 0:
         raise MessageFormatError("header check failed: unframed message with a frame length")
     need(pos + auth_length, "header authentication")

@@ -1,4 +1,4 @@
-"""Encryption materials (data key, EDKs, context, signing key) and the per-message key derivation."""
+"""Encryption materials (data key, EDKs, context, signing key) and per-message key derivation."""
 
 from __future__ import annotations
 
@@ -72,7 +72,8 @@ def check_context_for_encrypt(context: Mapping[str, str]) -> None:
             )
         if key.startswith(RESERVED_PREFIX):
             raise EncryptionContextMismatchError(
-                f"encryption context check failed: key {key!r} uses the reserved prefix {RESERVED_PREFIX!r}"
+                f"encryption context check failed: key {key!r} uses the reserved prefix "
+                f"{RESERVED_PREFIX!r}"
             )
 
 
@@ -96,7 +97,8 @@ def create_materials(
         raise NoMatchingKeyError("encrypt needs at least one wrapping key")
     if len(keys) > DEFAULT_MAX_EDKS:
         raise TooManyEncryptedDataKeysError(
-            f"encrypted data key count check failed: {len(keys)} keys, the limit is {DEFAULT_MAX_EDKS}"
+            f"encrypted data key count check failed: {len(keys)} keys, "
+            f"the limit is {DEFAULT_MAX_EDKS}"
         )
     full = dict(context)
     signing_key = None

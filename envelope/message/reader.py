@@ -66,7 +66,7 @@ class StreamReader:
 
 
 class HashingReader:
-    """Wraps an exact reader and feeds every byte it gives out to a hash (for the footer signature)."""
+    """Wraps an exact reader; every byte it gives out goes to a hash (for the footer signature)."""
 
     __slots__ = ("_hasher", "_inner")
 

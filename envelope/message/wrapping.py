@@ -43,7 +43,7 @@ class WrappingKey(Protocol):
         ...
 
     def unwrap(self, edk: EncryptedDataKey, encryption_context: Mapping[str, str]) -> bytes | None:
-        """Return the data key if this key wrapped ``edk``; None when it is not ours or does not open."""
+        """Return the data key if this key wrapped ``edk``; None if not ours or it does not open."""
         ...
 
 
@@ -160,7 +160,10 @@ class RawRsaKey:
         self._padding = padding
 
     def __repr__(self) -> str:
-        return f"RawRsaKey(namespace={self._namespace!r}, name={self._name!r}, padding={self._padding!r})"
+        return (
+            f"RawRsaKey(namespace={self._namespace!r}, name={self._name!r}, "
+            f"padding={self._padding!r})"
+        )
 
     def _pad(self) -> Any:
         if self._padding == "PKCS1":

@@ -1,4 +1,4 @@
-"""Round trips, streaming, KmsKey on LocalKeyService, several EDKs, inspect, the cache hook, the seam."""
+"""Round trips, streams, KmsKey on LocalKeyService, mixed EDKs, inspect, the cache hook, the seam."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from envelope.errors import (
     InvalidCiphertextException,
     MessageAuthenticationError,
     MessageError,
-    NoMatchingKeyError,
     TooManyEncryptedDataKeysError,
 )
 from envelope.message import (
@@ -68,7 +67,9 @@ class CountingService:
 @pytest.mark.parametrize("size", [0, 1, 99, 100, 101, 1000])
 def test_round_trip_bytes_and_streams(aes_key: RawAesKey, suite: int, size: int) -> None:
     plaintext = os.urandom(size)
-    message = encrypt(plaintext, keys=[aes_key], suite=suite, frame_length=100, encryption_context={"a": "1"})
+    message = encrypt(
+        plaintext, keys=[aes_key], suite=suite, frame_length=100, encryption_context={"a": "1"}
+    )
     assert decrypt(message, keys=[aes_key], encryption_context={"a": "1"}) == plaintext
     out = io.BytesIO()
     info = decrypt_stream(io.BytesIO(message), out, keys=[aes_key])
@@ -82,7 +83,9 @@ def test_round_trip_bytes_and_streams(aes_key: RawAesKey, suite: int, size: int)
 def test_progress_reports_bytes(aes_key: RawAesKey) -> None:
     seen: list[int] = []
     out = io.BytesIO()
-    encrypt_stream(io.BytesIO(bytes(250)), out, keys=[aes_key], frame_length=100, progress=seen.append)
+    encrypt_stream(
+        io.BytesIO(bytes(250)), out, keys=[aes_key], frame_length=100, progress=seen.append
+    )
     assert seen[-1] == 250 and seen == sorted(seen)
     seen.clear()
     decrypt_stream(io.BytesIO(out.getvalue()), io.BytesIO(), keys=[aes_key], progress=seen.append)
@@ -125,7 +128,10 @@ def test_kms_key_round_trip_and_mixed_edks(service: Any) -> None:
     raw = RawAesKey("ns", "k", os.urandom(32))
     message = encrypt(b"secret", keys=[KmsKey(service, arn), raw], encryption_context={"app": "x"})
     info = inspect(message)
-    assert [(e.provider_id, e.provider_info) for e in info.encrypted_data_keys] == [("aws-kms", arn), ("ns", "k")]
+    assert [(e.provider_id, e.provider_info) for e in info.encrypted_data_keys] == [
+        ("aws-kms", arn),
+        ("ns", "k"),
+    ]
     assert decrypt(message, keys=[KmsKey(service, arn)]) == b"secret"
     assert decrypt(message, keys=[raw]) == b"secret"
     message = encrypt(b"second", keys=[raw, KmsKey(service, arn)])
@@ -140,7 +146,10 @@ def test_kms_key_passes_context_to_the_key_service(service: Any) -> None:
         service.decrypt(ciphertext_blob=edk.ciphertext, encryption_context={"app": "y"})
     with pytest.raises(InvalidCiphertextException):
         service.decrypt(ciphertext_blob=edk.ciphertext)
-    assert service.decrypt(ciphertext_blob=edk.ciphertext, encryption_context={"app": "x"}).key_id == arn
+    assert (
+        service.decrypt(ciphertext_blob=edk.ciphertext, encryption_context={"app": "x"}).key_id
+        == arn
+    )
 
 
 def _edks(message: bytes) -> Any:
@@ -169,19 +178,26 @@ def test_cache_cuts_key_service_calls(service: Any) -> None:
 
     cache = DictCache()
     key = KmsKey(counting, arn)  # type: ignore[arg-type]
-    messages = [encrypt(b"m%d" % i, keys=[key], cache=cache, encryption_context={"a": "b"}) for i in range(5)]
+    messages = [
+        encrypt(b"m%d" % i, keys=[key], cache=cache, encryption_context={"a": "b"})
+        for i in range(5)
+    ]
     assert counting.calls == 1
     encrypt(b"other", keys=[key], cache=cache, encryption_context={"a": "c"})
     assert counting.calls == 2 and len(cache.entries) == 2
     assert len({inspect(m).message_id for m in messages}) == 5
-    assert [decrypt(m, keys=[KmsKey(service, arn)]) for m in messages] == [b"m%d" % i for i in range(5)]
+    assert [decrypt(m, keys=[KmsKey(service, arn)]) for m in messages] == [
+        b"m%d" % i for i in range(5)
+    ]
 
 
 def test_deterministic_seam_gives_identical_messages() -> None:
     key = RawAesKey("ns", "k", bytes(32))
     materials = create_materials(SUITES[0x0478], [key], {"a": "b"})
     data_key = bytes(range(32))
-    fixed = EncryptionMaterials(SUITES[0x0478], data_key, (key.wrap(data_key, {"a": "b"}),), {"a": "b"})
+    fixed = EncryptionMaterials(
+        SUITES[0x0478], data_key, (key.wrap(data_key, {"a": "b"}),), {"a": "b"}
+    )
     one = _encrypt_message(b"hello" * 50, fixed, message_id=bytes(32), frame_length=64)
     two = _encrypt_message(b"hello" * 50, fixed, message_id=bytes(32), frame_length=64)
     assert one == two
@@ -222,7 +238,11 @@ def test_inspect_reads_only_the_header_and_to_json(aes_key: RawAesKey) -> None:
     info = inspect(stream)
     assert stream.tell() < 300
     doc = info.to_json()
-    assert doc["suite_id"] == "0x0478" and doc["frame_length"] == 128 and doc["content_type"] == "framed"
+    assert (
+        doc["suite_id"] == "0x0478"
+        and doc["frame_length"] == 128
+        and doc["content_type"] == "framed"
+    )
     assert doc["encryption_context"] == {"k": "v"}
     assert doc["encrypted_data_keys"] == [{"provider_id": "test-ns", "provider_info": "key-1"}]
     assert inspect(message) == info
@@ -233,4 +253,6 @@ def test_repr_never_shows_key_material() -> None:
     key = RawAesKey("ns", "k", secret)
     materials = create_materials(SUITES[0x0478], [key], {})
     assert secret.hex() not in repr(key) and str(secret) not in repr(key)
-    assert materials.data_key.hex() not in repr(materials) and repr(materials.data_key) not in repr(materials)
+    assert materials.data_key.hex() not in repr(materials) and repr(materials.data_key) not in repr(
+        materials
+    )

@@ -78,7 +78,9 @@ def test_envelope_reads_esdk(suite: int, frame: int, size: int, edks: int) -> No
 @pytest.mark.parametrize(("suite", "frame", "size"), CASES)
 def test_esdk_reads_envelope(suite: int, frame: int, size: int, edks: int) -> None:
     plaintext = os.urandom(size)
-    message = encrypt(plaintext, keys=OURS[:edks], encryption_context=CONTEXT, suite=suite, frame_length=frame)
+    message = encrypt(
+        plaintext, keys=OURS[:edks], encryption_context=CONTEXT, suite=suite, frame_length=frame
+    )
     result, header = esdk_client().decrypt(source=message, key_provider=_provider(2))
     assert result == plaintext
     assert header.algorithm.algorithm_id == suite
@@ -91,7 +93,9 @@ def test_envelope_reads_esdk_unframed(suite: int, size: int) -> None:
     raw = os.urandom(32)
     plaintext = os.urandom(size)
     message, _ = esdk_client().encrypt(
-        source=plaintext, key_provider=esdk_aes_master_key("ns", "k", raw), algorithm=_algorithm(suite),
+        source=plaintext,
+        key_provider=esdk_aes_master_key("ns", "k", raw),
+        algorithm=_algorithm(suite),
         frame_length=0,
     )
     assert inspect(message).content_type == "unframed"
@@ -116,7 +120,9 @@ def test_rsa_interop_both_ways(suite: int, size: int) -> None:
     plaintext = os.urandom(size)
     message = encrypt(plaintext, keys=[ours], suite=suite, frame_length=4096)
     assert esdk_client().decrypt(source=message, key_provider=theirs)[0] == plaintext
-    message, _ = esdk_client().encrypt(source=plaintext, key_provider=theirs, algorithm=_algorithm(suite))
+    message, _ = esdk_client().encrypt(
+        source=plaintext, key_provider=theirs, algorithm=_algorithm(suite)
+    )
     assert decrypt(message, keys=[ours]) == plaintext
 
 
@@ -125,4 +131,9 @@ def test_mixed_raw_aes_and_rsa_edks_each_open_for_the_esdk() -> None:
     rsa_key = RawRsaKey("rsa-ns", "rsa-1", public_key=private.public_key())
     message = encrypt(b"mixed", keys=[rsa_key, OURS[0]])
     assert esdk_client().decrypt(source=message, key_provider=_provider(1))[0] == b"mixed"
-    assert esdk_client().decrypt(source=message, key_provider=esdk_rsa_master_key("rsa-ns", "rsa-1", pem))[0] == b"mixed"
+    assert (
+        esdk_client().decrypt(
+            source=message, key_provider=esdk_rsa_master_key("rsa-ns", "rsa-1", pem)
+        )[0]
+        == b"mixed"
+    )

@@ -1,4 +1,4 @@
-"""The 33 legacy ESDK decrypt vectors: they decrypt with allow_legacy=True and are refused without it."""
+"""The 33 legacy ESDK vectors: they decrypt with allow_legacy=True and are refused without it."""
 
 from __future__ import annotations
 
@@ -42,7 +42,11 @@ def _keys(case: dict[str, Any], test_keys: dict[str, Any]) -> list[WrappingKey]:
             entry = test_keys["RSA"][str(mk["key_bits"])]
             pem = entry["line_separator"].join(entry["key"]).encode()
             private = load_pem_private_key(pem, password=None)
-            padding = "PKCS1" if mk["padding_algorithm"] == "PKCS1" else "OAEP-" + mk["padding_hash"].replace("-", "")
+            padding = (
+                "PKCS1"
+                if mk["padding_algorithm"] == "PKCS1"
+                else "OAEP-" + mk["padding_hash"].replace("-", "")
+            )
             name = f"RSA.{mk['key_bits']}.{mk['padding_algorithm']}.{mk.get('padding_hash', '')}"
             keys.append(RawRsaKey(mk["provider_id"], name, private_key=private, padding=padding))  # type: ignore[arg-type]
     return keys
