@@ -1,4 +1,4 @@
-"""Round trips, streams, KmsKey on LocalKeyService, mixed EDKs, inspect, the cache hook, the seam."""
+"""Round trips, streams, KmsKey on LocalKeyService, mixed EDKs, inspect, cache hook, the seam."""
 
 from __future__ import annotations
 
