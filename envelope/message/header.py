@@ -9,6 +9,7 @@ the body's AAD does not cover the header.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
@@ -34,6 +35,7 @@ MAX_FRAME_LENGTH = 2**31 - 1
 RESERVED_PREFIX = "aws-crypto-"
 PUBLIC_KEY_FIELD = "aws-crypto-public-key"
 _ZERO_IV = bytes(IV_LENGTH)
+_U16 = struct.Struct(">H").pack
 
 
 @dataclass(frozen=True)
@@ -81,18 +83,21 @@ def serialize_context(context: Mapping[str, str]) -> bytes:
     """
     if not context:
         return b""
-    pairs = sorted((k.encode("utf-8"), v.encode("utf-8")) for k, v in context.items())
-    if len(pairs) > 0xFFFF:
-        raise MessageFormatError("encryption context has more than 65535 pairs")
-    out = [len(pairs).to_bytes(2, "big")]
-    for k, v in pairs:
-        if len(k) > 0xFFFF or len(v) > 0xFFFF:
-            raise MessageFormatError("encryption context key or value is longer than 65535 bytes")
-        out += (len(k).to_bytes(2, "big"), k, len(v).to_bytes(2, "big"), v)
-    data = b"".join(out)
-    if len(data) > 0xFFFF:
+    out = bytearray()
+    try:
+        out += _U16(len(context))
+        for k, v in sorted((k.encode("utf-8"), v.encode("utf-8")) for k, v in context.items()):
+            out += _U16(len(k))
+            out += k
+            out += _U16(len(v))
+            out += v
+    except struct.error:
+        raise MessageFormatError(
+            "encryption context has more than 65535 pairs or a key/value over 65535 bytes"
+        ) from None
+    if len(out) > 0xFFFF:
         raise MessageFormatError("serialized encryption context is longer than 65535 bytes")
-    return data
+    return bytes(out)
 
 
 def parse_context(data: bytes | memoryview) -> dict[str, str]:
@@ -162,19 +167,20 @@ def check_required_context(actual: Mapping[str, str], required: Mapping[str, str
 
 
 def _u16(n: int) -> bytes:
-    return n.to_bytes(2, "big")
+    try:
+        return _U16(n)
+    except struct.error:
+        raise MessageFormatError("a header field is longer than 65535 bytes") from None
 
 
 def serialize_edks(edks: tuple[EncryptedDataKey, ...]) -> bytes:
     """Serialize the EDK count and list."""
-    out = [_u16(len(edks))]
+    out = bytearray(_u16(len(edks)))
     for edk in edks:
-        pid = edk.provider_id.encode("utf-8")
-        for field in (pid, edk.provider_info, edk.ciphertext):
-            if len(field) > 0xFFFF:
-                raise MessageFormatError("encrypted data key field is longer than 65535 bytes")
-            out += (_u16(len(field)), field)
-    return b"".join(out)
+        for field in (edk.provider_id.encode("utf-8"), edk.provider_info, edk.ciphertext):
+            out += _u16(len(field))
+            out += field
+    return bytes(out)
 
 
 def serialize_header(header: Header) -> bytes:
