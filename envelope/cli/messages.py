@@ -145,29 +145,57 @@ def decrypt(
     ] = False,
 ) -> None:
     """Decrypt an AWS Encryption SDK message; no output appears unless it authenticates."""
-    from envelope.message import decrypt_stream, inspect
+    from envelope.message import decrypt_stream
 
     encryption_context = parse_context(context)
     with key_service() as kms, open_input(source) as raw, atomic_output(output) as dst:
-        replay = _Replay(raw)
-        src = cast(BinaryIO, replay)
-        info = inspect(src)
-        replay.rewind()
-        arns = [e.provider_info for e in info.encrypted_data_keys if e.provider_id == "aws-kms"]
-        if not arns:
-            raise CliError(
-                "the message has no data key wrapped by a KMS key",
-                hint="raw AES/RSA wrapping keys are for the Python API (envelope.decrypt)",
-            )
+        src, keys = _keys_of_message(kms, raw)
         with _progress(raw, "decrypting") as progress:
             decrypt_stream(
                 src,
                 dst,
-                keys=_message_keys(kms, arns),
+                keys=keys,
                 encryption_context=encryption_context,
                 allow_legacy=allow_legacy,
                 progress=progress,
             )
+
+
+def _keys_of_message(kms: KeyService, raw: BinaryIO) -> tuple[BinaryIO, list[KmsKey]]:
+    """Read the header for the ARNs of its ``aws-kms`` data keys; return a rewound stream."""
+    from envelope.message import inspect
+
+    replay = _Replay(raw)
+    src = cast(BinaryIO, replay)
+    info = inspect(src)
+    replay.rewind()
+    arns = [e.provider_info for e in info.encrypted_data_keys if e.provider_id == "aws-kms"]
+    if not arns:
+        raise CliError(
+            "the message has no data key wrapped by a KMS key",
+            hint="raw AES/RSA wrapping keys are for the Python API (envelope.decrypt)",
+        )
+    return src, _message_keys(kms, arns)
+
+
+def rewrap(
+    files: Annotated[list[str], typer.Argument(help="Message files, rewritten in place.")],
+    to: Annotated[
+        str | None,
+        typer.Option("--to", help="Wrap under this key (default: each key's newest version)."),
+    ] = None,
+) -> None:
+    """Re-wrap the data keys of messages (header only; the body bytes stay as they are)."""
+    from envelope.message import rewrap as rewrap_message
+
+    with key_service() as kms:
+        targets = _message_keys(kms, [to]) if to else None
+        for path in files:
+            with open_input(path) as raw, atomic_output(path) as dst:
+                src, keys = _keys_of_message(kms, raw)
+                info = rewrap_message(src, dst, keys=keys, to=targets)
+            arns = ", ".join(e.provider_info for e in info.encrypted_data_keys)
+            typer.echo(f"rewrapped {path}: {arns}")
 
 
 def inspect_command(
@@ -209,3 +237,4 @@ def register(app: typer.Typer) -> None:
     app.command("encrypt")(encrypt)
     app.command("decrypt")(decrypt)
     app.command("inspect")(inspect_command)
+    app.command("rewrap")(rewrap)
