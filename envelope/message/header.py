@@ -256,25 +256,12 @@ def _text(raw: bytes, what: str) -> str:
         raise MessageFormatError(f"{what} is not valid UTF-8") from None
 
 
-class _Window:
-    """The header's bytes: a slice of an in-memory message, or a buffer filled from a stream."""
+class _Short(Exception):
+    """The buffer ends before ``end``: a stream reads more, an in-memory message is truncated."""
 
-    __slots__ = ("data", "reader")
-
-    def __init__(self, reader: _Reader) -> None:
-        if isinstance(reader, BytesReader):
-            self.data: bytes | bytearray = reader.data
-            self.reader: _Reader | None = None
-        else:
-            self.data = bytearray()
-            self.reader = reader
-
-    def need(self, end: int, what: str) -> None:
-        if end > len(self.data):
-            if self.reader is None:
-                raise MessageFormatError(f"message is truncated: {what} is incomplete")
-            assert isinstance(self.data, bytearray)
-            self.data += self.reader.read(end - len(self.data), what)
+    def __init__(self, end: int, what: str) -> None:
+        self.end = end
+        self.what = what
 
 
 def parse_header(
@@ -284,7 +271,7 @@ def parse_header(
 
     Args:
         reader: A ``BytesReader`` or ``StreamReader`` positioned at the start of a message; it is
-            left just after the header authentication.
+            left just after the header authentication (a stream is never read past it).
         max_encrypted_data_keys: Refuse headers with more EDKs than this, before reading them.
 
     Returns:
@@ -294,73 +281,93 @@ def parse_header(
         MessageFormatError: A field is malformed or the header is truncated.
         TooManyEncryptedDataKeysError: The EDK count exceeds the cap.
     """
-    window = _Window(reader)
-    need = window.need
-    start = pos = getattr(reader, "offset", 0) if window.reader is None else 0
-    need(pos + 1, "version")
-    data = window.data
+    if isinstance(reader, BytesReader):
+        try:
+            header, header_bytes, auth, end = _parse(
+                reader.data, reader.offset, max_encrypted_data_keys
+            )
+        except _Short as short:
+            raise MessageFormatError(f"message is truncated: {short.what} is incomplete") from None
+        reader.offset = end
+        return header, header_bytes, auth
+    # A stream: read exactly what the parser asks for, and parse again from the start.
+    buffer = bytearray()
+    while True:
+        try:
+            header, header_bytes, auth, _ = _parse(buffer, 0, max_encrypted_data_keys)
+        except _Short as short:
+            buffer += reader.read(short.end - len(buffer), short.what)
+            continue
+        return header, header_bytes, auth
+
+
+def _parse(data: bytes | bytearray, start: int, max_edks: int) -> tuple[Header, bytes, bytes, int]:
+    """Parse a header at ``data[start:]``; raise _Short when the data ends too early."""
+    size = len(data)
+    pos = start
+    if pos + 1 > size:
+        raise _Short(pos + 1, "version")
     version = data[pos]
     if version == 1:
-        need(pos + 20, "version 1 header")
+        if pos + 20 > size:
+            raise _Short(pos + 20, "version 1 header")
         if data[pos + 1] != V1_TYPE:
             raise MessageFormatError("header check failed: unknown message type")
         pos += 2
         id_length = 16
     elif version == 2:
-        need(pos + 3, "suite id")
         pos += 1
         id_length = 32
     else:
         raise MessageFormatError(f"header check failed: unknown message format version {version}")
-    data = window.data
+    if pos + id_length + 4 > size:
+        raise _Short(pos + id_length + 4, "header start")
     suite = get_suite((data[pos] << 8) | data[pos + 1])
     if suite.message_version != version:
         raise MessageFormatError(
             f"header check failed: suite 0x{suite.id:04x} is not valid in format version {version}"
         )
     pos += 2
-    need(pos + id_length + 2, "message id")
-    data = window.data
     message_id = bytes(data[pos : pos + id_length])
     pos += id_length
     aad_length = (data[pos] << 8) | data[pos + 1]
     pos += 2
-    need(pos + aad_length + 2, "encryption context")
-    data = window.data
+    end = pos + aad_length + 2
+    if end > size:
+        raise _Short(end, "encryption context")
     context = parse_context(bytes(data[pos : pos + aad_length])) if aad_length else {}
     pos += aad_length
     edk_count = (data[pos] << 8) | data[pos + 1]
     pos += 2
     if edk_count == 0:
         raise MessageFormatError("header check failed: the message has no encrypted data key")
-    if edk_count > max_encrypted_data_keys:
+    if edk_count > max_edks:
         raise TooManyEncryptedDataKeysError(
-            f"encrypted data key count check failed: {edk_count} keys, "
-            f"the limit is {max_encrypted_data_keys}"
+            f"encrypted data key count check failed: {edk_count} keys, the limit is {max_edks}"
         )
     edks = []
-    tail = 10 if version == 1 else 5 + COMMIT_KEY_LENGTH
-    auth_length = header_auth_length(version)
-    need(pos + 2, "provider id length")
-    for i in range(edk_count):
+    for _ in range(edk_count):
         fields = []
         for what in ("provider id", "provider info", "encrypted data key"):
-            data = window.data
-            n = (data[pos] << 8) | data[pos + 1]
-            pos += 2
-            # The field, and the length of the next one (or the header tail after the last EDK).
-            need(pos + n + (2 if what != "encrypted data key" or i + 1 < edk_count else tail), what)
-            data = window.data
-            fields.append(bytes(data[pos : pos + n]))
-            pos += n
+            if pos + 2 > size:
+                raise _Short(pos + 2, what)
+            end = pos + 2 + ((data[pos] << 8) | data[pos + 1])
+            if end > size:
+                raise _Short(end, what)
+            fields.append(bytes(data[pos + 2 : end]))
+            pos = end
         edks.append(EncryptedDataKey(_text(fields[0], "provider id"), fields[1], fields[2]))
-    data = window.data
+    auth_length = IV_LENGTH + TAG_LENGTH if version == 1 else TAG_LENGTH
+    tail = 10 if version == 1 else 5 + COMMIT_KEY_LENGTH
+    end = pos + tail + auth_length
+    if end > size:
+        raise _Short(end, "header tail and authentication")
     content_type = data[pos]
     if content_type not in CONTENT_TYPE_NAMES:
         raise MessageFormatError(f"header check failed: unknown content type {content_type}")
     suite_data = b""
     if version == 1:
-        if bytes(data[pos + 1 : pos + 5]) != bytes(4):
+        if any(data[pos + 1 : pos + 5]):
             raise MessageFormatError("header check failed: reserved field is not zero")
         if data[pos + 5] != IV_LENGTH:
             raise MessageFormatError("header check failed: IV length is not 12")
@@ -373,12 +380,6 @@ def parse_header(
         raise MessageFormatError(f"header check failed: frame length {frame_length} out of range")
     if content_type == UNFRAMED and frame_length != 0:
         raise MessageFormatError("header check failed: unframed message with a frame length")
-    need(pos + auth_length, "header authentication")
-    data = window.data
-    header_bytes = bytes(data[start:pos])
-    auth = bytes(data[pos : pos + auth_length])
-    if window.reader is None:
-        reader.offset = pos + auth_length  # type: ignore[attr-defined]
     header = Header(
         version=version,
         suite=suite,
@@ -389,4 +390,4 @@ def parse_header(
         frame_length=frame_length,
         suite_data=suite_data,
     )
-    return header, header_bytes, auth
+    return header, bytes(data[start:pos]), bytes(data[pos:end]), end
