@@ -36,6 +36,7 @@ RESERVED_PREFIX = "aws-crypto-"
 PUBLIC_KEY_FIELD = "aws-crypto-public-key"
 _ZERO_IV = bytes(IV_LENGTH)
 _U16 = struct.Struct(">H").pack
+_last_context: tuple[tuple[tuple[str, str], ...], bytes] = ((), b"")
 
 
 @dataclass(frozen=True)
@@ -81,8 +82,13 @@ def serialize_context(context: Mapping[str, str]) -> bytes:
     Raises:
         MessageFormatError: Too many pairs or a key/value longer than 65535 UTF-8 bytes.
     """
+    global _last_context
     if not context:
         return b""
+    items = tuple(context.items())
+    last = _last_context  # one (items, bytes) pair: a message serializes its context 2-3 times
+    if last[0] == items:
+        return last[1]
     out = bytearray()
     try:
         out += _U16(len(context))
@@ -97,7 +103,9 @@ def serialize_context(context: Mapping[str, str]) -> bytes:
         ) from None
     if len(out) > 0xFFFF:
         raise MessageFormatError("serialized encryption context is longer than 65535 bytes")
-    return bytes(out)
+    data = bytes(out)
+    _last_context = (items, data)
+    return data
 
 
 def parse_context(data: bytes | memoryview) -> dict[str, str]:
