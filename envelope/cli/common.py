@@ -82,7 +82,11 @@ def open_input(path: str) -> Iterator[BinaryIO]:
     if path == "-":
         yield cast(BinaryIO, sys.stdin.buffer)
         return
-    with open(path, "rb") as handle:
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed below
+    except OSError as e:
+        raise CliError(f"cannot read {path}: {e.strerror or e}") from None
+    with handle:
         yield handle
 
 
@@ -115,7 +119,10 @@ def atomic_output(path: str) -> Iterator[BinaryIO]:
         raise CliError(f"cannot write {path}: folder {str(folder)!r} does not exist")
     if target.is_dir():
         raise CliError(f"cannot write {path}: it is a folder")
-    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
+    try:
+        fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
+    except OSError as e:
+        raise CliError(f"cannot write {path}: {e.strerror or e}") from None
     try:
         with os.fdopen(fd, "wb") as handle:
             yield handle

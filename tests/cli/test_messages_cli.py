@@ -117,7 +117,8 @@ def test_unknown_key_on_encrypt_leaves_no_output(envelope: Run, tmp_path: Path) 
 
 
 def test_missing_input_file(envelope: Run, key_arn: str, tmp_path: Path) -> None:
-    fails(envelope("encrypt", str(tmp_path / "nope"), "-o", str(tmp_path / "o"), "--key", key_arn))
+    fails(envelope("encrypt", str(tmp_path / "nope"), "-o", str(tmp_path / "o"), "--key", key_arn),
+          f"cannot read {tmp_path / 'nope'}: No such file or directory")
     assert _only(tmp_path) == set()
 
 
