@@ -22,7 +22,7 @@ from envelope.message import RawAesKey, decrypt, decrypt_stream, encrypt, inspec
 from envelope.message.api import _encrypt_message
 from envelope.message.header import EncryptedDataKey, parse_header
 from envelope.message.materials import EncryptionMaterials, create_materials
-from envelope.message.reader import BytesReader
+from envelope.message.reader import BytesReader, StreamReader
 from envelope.message.suites import SUITES
 
 SECRET = bytes(range(32))
@@ -188,6 +188,22 @@ def test_header_parser_on_random_bytes(data: bytes) -> None:
         assert str(error)
     else:
         assert data.startswith(header_bytes + auth)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(min_value=0, max_value=len(HEADER) - 1), st.integers(min_value=0, max_value=255))
+def test_stream_parser_agrees_with_bytes_parser(position: int, value: int) -> None:
+    data = bytearray(HEADER)
+    data[position] = value
+    stream = io.BytesIO(bytes(data))
+    try:
+        expected = parse_header(BytesReader(bytes(data)), max_encrypted_data_keys=0xFFFF)
+    except MessageError as error:
+        with pytest.raises(type(error)):
+            parse_header(StreamReader(stream), max_encrypted_data_keys=0xFFFF)
+    else:
+        assert parse_header(StreamReader(stream), max_encrypted_data_keys=0xFFFF) == expected
+        assert stream.tell() == len(expected[1]) + len(expected[2])  # never reads past the header
 
 
 @settings(max_examples=300, deadline=None)

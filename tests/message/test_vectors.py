@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from envelope.errors import LegacySuiteError
-from envelope.message import RawAesKey, RawRsaKey, decrypt, inspect
+from envelope.message import RawAesKey, RawRsaKey, decrypt, decrypt_stream, inspect
 from envelope.message.wrapping import WrappingKey
 
 VECTORS = Path(__file__).resolve().parents[2].parent / "shared" / "vectors" / "esdk-legacy"
@@ -66,6 +67,10 @@ def test_vector_decrypts_with_allow_legacy(case: dict[str, Any]) -> None:
     keys = _keys(case, _manifest()["test_keys"])
     assert inspect(message).suite_id == int(case["algorithm"], 16)
     assert decrypt(message, keys=keys, allow_legacy=True) == expected
+    out = io.BytesIO()
+    info = decrypt_stream(io.BytesIO(message), out, keys=keys, allow_legacy=True)
+    assert out.getvalue() == expected
+    assert info.version == 1
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["ciphertext"]["filename"] for c in CASES])
