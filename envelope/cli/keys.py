@@ -273,7 +273,7 @@ def alias_list(
 ) -> None:
     """List aliases."""
     with key_service() as kms:
-        entries = _all_aliases(kms, key)
+        entries = _all_aliases(kms, _key_id(kms, key) if key else None)
     if as_json:
         print_json({"Aliases": to_kms_shape(tuple(entries))})
     elif entries:

@@ -158,3 +158,14 @@ def test_describe_human_output(envelope: Run) -> None:
     assert f"KeyId:        {key_id}" in text
     assert "Description:  readable" in text
     assert "KeyState:     Enabled" in text
+
+
+def test_alias_list_for_one_key(envelope: Run) -> None:
+    _create(envelope, "--alias", "alias/mine")
+    _create(envelope, "--alias", "alias/other")
+    only = ok_json(envelope("key", "alias", "list", "--key", "alias/mine", "--json"))["Aliases"]
+    assert [a["AliasName"] for a in only] == ["alias/mine"]
+
+
+def test_unknown_key_spec_is_a_validation_error(envelope: Run) -> None:
+    fails(envelope("key", "create", "--key-spec", "RSA_9"), "ValidationException", "keySpec")
