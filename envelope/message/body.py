@@ -186,9 +186,12 @@ def decrypt_body(
     decrypt = aesgcm.decrypt
     for iv, data, aad, name, _ in iter_frames(reader, header, max_unframed=max_unframed):
         try:
-            yield decrypt(bytes(iv), data, aad)
+            plaintext = decrypt(bytes(iv), data, aad)
         except InvalidTag:
             raise MessageAuthenticationError(f"{name} authentication tag check failed") from None
+        except (ValueError, OverflowError):
+            raise MessageFormatError(f"{name} length check failed: too large to decrypt") from None
+        yield plaintext
 
 
 def decrypt_body_into(reader: _Reader, aesgcm: AESGCM, header: Header, out: memoryview) -> int:
@@ -209,5 +212,7 @@ def decrypt_body_into(reader: _Reader, aesgcm: AESGCM, header: Header, out: memo
             decrypt_into(bytes(iv), data, aad, out[pos : pos + n])
         except InvalidTag:
             raise MessageAuthenticationError(f"{name} authentication tag check failed") from None
+        except (ValueError, OverflowError):
+            raise MessageFormatError(f"{name} length check failed: too large to decrypt") from None
         pos += n
     return pos

@@ -70,8 +70,8 @@ class RawAesKey:
         """
         if len(key) not in (16, 24, 32):
             raise MessageError("raw AES wrapping key must be 16, 24 or 32 bytes")
-        if namespace == KMS_PROVIDER_ID:
-            raise MessageError("namespace 'aws-kms' is reserved for KMS keys")
+        if namespace.startswith(KMS_PROVIDER_ID):
+            raise MessageError("namespaces starting with 'aws-kms' are reserved for KMS keys")
         self._namespace = namespace
         self._name = name
         self._aesgcm = AESGCM(bytes(key))
@@ -151,8 +151,8 @@ class RawRsaKey:
             raise MessageError(f"RSA padding must be one of {', '.join(_RSA_PADDINGS)}")
         if private_key is None and public_key is None:
             raise MessageError("RawRsaKey needs a private_key or a public_key")
-        if namespace == KMS_PROVIDER_ID:
-            raise MessageError("namespace 'aws-kms' is reserved for KMS keys")
+        if namespace.startswith(KMS_PROVIDER_ID):
+            raise MessageError("namespaces starting with 'aws-kms' are reserved for KMS keys")
         self._namespace = namespace
         self._name = name
         self._private = private_key

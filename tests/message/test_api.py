@@ -256,3 +256,10 @@ def test_repr_never_shows_key_material() -> None:
     assert materials.data_key.hex() not in repr(materials) and repr(materials.data_key) not in repr(
         materials
     )
+
+
+def test_raw_keys_refuse_the_kms_namespace() -> None:
+    with pytest.raises(MessageError, match="reserved for KMS keys"):
+        RawAesKey("aws-kms", "k", bytes(32))
+    with pytest.raises(MessageError, match="16, 24 or 32 bytes"):
+        RawAesKey("ns", "k", bytes(20))
