@@ -34,6 +34,7 @@ from envelope.message.body import (
     decrypt_body_into,
     final_frame_size,
     regular_frame_size,
+    scan_plaintext_length,
 )
 from envelope.message.header import (
     DEFAULT_MAX_EDKS,
@@ -389,12 +390,15 @@ def decrypt(
         reader, keys, encryption_context, allow_legacy, max_encrypted_data_keys
     )
     result: bytes
+    expected = None
     if reader.remaining() >= _IN_PLACE_THRESHOLD and _HAS_INTO:
-        # Plaintext is never longer than the rest of the message: decrypt in place, then trim.
-        buffer = io.BytesIO(bytes(reader.remaining()))
+        expected = scan_plaintext_length(reader.data, reader.offset, header)
+    if expected:
+        # Large: decrypt every frame straight into one buffer of the exact plaintext length.
+        buffer = io.BytesIO(bytes(expected))
         with buffer.getbuffer() as out:
-            size = decrypt_body_into(reader, aesgcm, header, out)
-        buffer.truncate(size)
+            if decrypt_body_into(reader, aesgcm, header, out) != expected:
+                raise MessageFormatError("body length check failed")
         result = buffer.getvalue()
     else:
         parts = list(decrypt_body(reader, aesgcm, header))

@@ -194,6 +194,30 @@ def decrypt_body(
         yield plaintext
 
 
+def scan_plaintext_length(data: bytes | bytearray, pos: int, header: Header) -> int | None:
+    """The plaintext length of an in-memory body, from its length fields alone (nothing decrypted).
+
+    Returns None when the body is malformed; the caller then lets :func:`iter_frames` say why.
+    """
+    size = len(data)
+    if header.content_type == UNFRAMED:
+        if pos + IV_LENGTH + 8 > size:
+            return None
+        return int.from_bytes(data[pos + IV_LENGTH : pos + IV_LENGTH + 8], "big")
+    frame_length = header.frame_length
+    step = regular_frame_size(frame_length)
+    total = 0
+    while pos + 4 <= size:
+        if data[pos : pos + 4] == FINAL_MARKER:
+            if pos + 24 > size:
+                return None
+            n = int.from_bytes(data[pos + 20 : pos + 24], "big")
+            return total + n if n <= frame_length else None
+        total += frame_length
+        pos += step
+    return None
+
+
 def decrypt_body_into(reader: _Reader, aesgcm: AESGCM, header: Header, out: memoryview) -> int:
     """Decrypt the whole body into ``out`` (at least the plaintext's length); return the length.
 

@@ -248,3 +248,29 @@ def test_signature_check_is_named() -> None:
     message[-3] ^= 0x40
     with pytest.raises(MessageAuthenticationError, match="signature check failed"):
         decrypt(bytes(message), keys=[KEY])
+
+
+@pytest.mark.parametrize("suite", [0x0478, 0x0578])
+def test_large_messages_in_place_path_refuses_damage(suite: int) -> None:
+    # Messages of 1 MiB and more are decrypted in place: the same checks must hold there.
+    plaintext = os.urandom(1024 * 1024 + 100)
+    message = encrypt(plaintext, keys=[KEY], suite=suite, frame_length=4096)
+    assert decrypt(message, keys=[KEY]) == plaintext
+    body_start = len(message) - (len(plaintext) // 4096) * (4096 + 32) - (44 + 100)
+    for position in (
+        body_start,
+        body_start + 3,
+        body_start + 20,
+        len(message) // 2,
+        len(message) - 1,
+    ):
+        flipped = bytearray(message)
+        flipped[position] ^= 0x80
+        with pytest.raises(MessageError) as caught:
+            decrypt(bytes(flipped), keys=[KEY])
+        _assert_clear(caught.value)
+    for length in (len(message) - 1, len(message) // 2, body_start + 100):
+        with pytest.raises(MessageFormatError, match="truncated"):
+            decrypt(message[:length], keys=[KEY])
+    with pytest.raises(MessageFormatError, match="trailing bytes"):
+        decrypt(message + b"\x00", keys=[KEY])
