@@ -263,3 +263,16 @@ def test_raw_keys_refuse_the_kms_namespace() -> None:
         RawAesKey("aws-kms", "k", bytes(32))
     with pytest.raises(MessageError, match="16, 24 or 32 bytes"):
         RawAesKey("ns", "k", bytes(20))
+
+
+def test_kms_key_by_alias_key_id_or_arn_and_wrong_key(service: Any) -> None:
+    meta = service.create_key().key_metadata
+    other = service.create_key().key_metadata
+    service.create_alias(alias_name="alias/app", target_key_id=meta.key_id)
+    message = encrypt(b"hi", keys=[KmsKey(service, "alias/app")])
+    assert inspect(message).encrypted_data_keys[0].provider_info == meta.arn
+    for key_id in ("alias/app", meta.key_id, meta.arn):
+        assert decrypt(message, keys=[KmsKey(service, key_id)]) == b"hi"
+    for key_id in (other.arn, other.key_id):
+        with pytest.raises(NoMatchingKeyError, match="providers: aws-kms"):
+            decrypt(message, keys=[KmsKey(service, key_id)])
