@@ -16,6 +16,7 @@ from envelope.errors import (
     InvalidCiphertextException,
     MessageAuthenticationError,
     MessageError,
+    NoMatchingKeyError,
     TooManyEncryptedDataKeysError,
 )
 from envelope.message import (
