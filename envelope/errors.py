@@ -185,7 +185,7 @@ class LegacySuiteError(MessageError):
 
 
 class EncryptionContextMismatchError(MessageError):
-    """A required encryption context pair is missing from the message, or a reserved key was used."""
+    """A required encryption context pair is missing or different, or a reserved key was used."""
 
 
 class TooManyEncryptedDataKeysError(MessageError):
