@@ -19,13 +19,14 @@ lint: $(BIN)/envelope
 	$(BIN)/ruff check envelope tests benchmarks
 	$(BIN)/mypy --strict envelope
 
-# The whole test suite, then the linters.
+# The whole test suite, every benchmark once as a smoke test (no timing), then the linters.
 test: $(BIN)/envelope
 	$(BIN)/pytest -n 2 -q
+	$(BIN)/pytest benchmarks -q --benchmark-disable
 	$(MAKE) --no-print-directory lint
 
 bench: $(BIN)/envelope
-	$(BIN)/pytest benchmarks --benchmark-only --benchmark-columns=mean,ops -q
+	$(BIN)/pytest benchmarks --benchmark-only --benchmark-columns=min,median,mean,ops -q
 
 clean:
 	rm -rf $(VENV) .demo-home .pytest_cache .mypy_cache .ruff_cache
