@@ -9,6 +9,7 @@ from envelope.message.header import EncryptedDataKey
 from envelope.message.info import EncryptedDataKeyInfo, MessageInfo
 from envelope.message.materials import DataKeyCache as DataKeyCacheProtocol
 from envelope.message.materials import EncryptionMaterials
+from envelope.message.rewrap import rewrap, rewrap_file
 from envelope.message.suites import SUITES, Suite
 from envelope.message.wrapping import KmsKey, RawAesKey, RawRsaKey, WrappingKey
 
@@ -31,17 +32,14 @@ __all__ = [
     "encrypt_stream",
     "inspect",
     "rewrap",
+    "rewrap_file",
 ]
 
 
 def __getattr__(name: str) -> Any:
-    # DataKeyCache (cache.py) and rewrap (rewrap.py) are built on this package by another module.
+    # DataKeyCache (cache.py) is loaded on first use.
     if name == "DataKeyCache":
         from envelope.message.cache import DataKeyCache
 
         return DataKeyCache
-    if name == "rewrap":
-        import importlib
-
-        return importlib.import_module("envelope.message.rewrap").rewrap
     raise AttributeError(f"module 'envelope.message' has no attribute {name!r}")

@@ -13,6 +13,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from envelope.errors import (
     EncryptionContextMismatchError,
+    KeyServiceError,
+    KeyServiceUnavailableError,
     MessageAuthenticationError,
     MessageFormatError,
     NoMatchingKeyError,
@@ -174,15 +176,24 @@ def unwrap_data_key(
     Raises:
         NoMatchingKeyError: No key unwrapped any EDK (or unwrapped one of the wrong length).
     """
+    refusals: list[str] = []
     for edk in edks:
         for key in keys:
-            data_key = key.unwrap(edk, context)
+            try:
+                data_key = key.unwrap(edk, context)
+            except KeyServiceUnavailableError:
+                raise
+            except KeyServiceError as e:
+                # Try the other EDKs; if none unwraps, say what the key service answered.
+                refusals.append(f"{type(e).__name__}: {e}" if str(e) else type(e).__name__)
+                continue
             if data_key is not None and len(data_key) == suite.key_length:
                 return data_key
     providers = sorted({e.provider_id for e in edks})
+    detail = f"; the key service answered {'; '.join(refusals)}" if refusals else ""
     raise NoMatchingKeyError(
         f"key check failed: none of the {len(keys)} given key(s) unwraps any of the message's "
-        f"{len(edks)} encrypted data key(s) (providers: {', '.join(providers)})"
+        f"{len(edks)} encrypted data key(s) (providers: {', '.join(providers)}){detail}"
     )
 
 

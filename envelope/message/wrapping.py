@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import padding as _padding
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from envelope.errors import KeyServiceError, KeyServiceUnavailableError, MessageError
+from envelope.errors import MessageError
 from envelope.message.header import EncryptedDataKey, serialize_context
 
 if TYPE_CHECKING:
@@ -245,6 +245,36 @@ class KmsKey:
             KMS_PROVIDER_ID, result.key_id.encode("utf-8"), result.ciphertext_blob
         )
 
+    def reencrypt(
+        self, edk: EncryptedDataKey, encryption_context: Mapping[str, str]
+    ) -> EncryptedDataKey | None:
+        """Move an ``aws-kms`` EDK of this key to its newest version with ReEncrypt.
+
+        The data key never leaves the key service in this step. Returns None when the EDK is not
+        this key's (another provider or another key ARN).
+
+        Raises:
+            KeyServiceError: The key service refused (disabled key, wrong context, ...).
+        """
+        if edk.provider_id != KMS_PROVIDER_ID:
+            return None
+        try:
+            arn = edk.provider_info.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        if self.key_id.startswith("arn:") and ":alias/" not in self.key_id and self.key_id != arn:
+            return None
+        result = self._service.re_encrypt(
+            ciphertext_blob=edk.ciphertext,
+            source_key_id=arn,
+            destination_key_id=arn,
+            source_encryption_context=dict(encryption_context),
+            destination_encryption_context=dict(encryption_context),
+        )
+        return EncryptedDataKey(
+            KMS_PROVIDER_ID, result.key_id.encode("utf-8"), result.ciphertext_blob
+        )
+
     def unwrap(self, edk: EncryptedDataKey, encryption_context: Mapping[str, str]) -> bytes | None:
         if edk.provider_id != KMS_PROVIDER_ID:
             return None
@@ -254,16 +284,13 @@ class KmsKey:
             return None
         if self.key_id.startswith("arn:") and ":alias/" not in self.key_id and self.key_id != arn:
             return None
-        try:
-            result = self._service.decrypt(
-                ciphertext_blob=edk.ciphertext,
-                encryption_context=dict(encryption_context),
-                key_id=self.key_id,
-            )
-        except KeyServiceUnavailableError:
-            raise
-        except KeyServiceError:
-            return None
+        # A refusal (disabled key, another key's ciphertext, ...) propagates as a KeyServiceError:
+        # unwrap_data_key records it, tries the other EDKs, and names it if nothing unwraps.
+        result = self._service.decrypt(
+            ciphertext_blob=edk.ciphertext,
+            encryption_context=dict(encryption_context),
+            key_id=self.key_id,
+        )
         if result.key_id != arn:
             return None
         return result.plaintext
