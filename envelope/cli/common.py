@@ -105,7 +105,8 @@ def atomic_output(path: str) -> Iterator[BinaryIO]:
 
     The data goes to a temporary file in the destination folder, which is synced and renamed
     over ``path`` when the block ends without an exception, and removed otherwise: a failed run
-    leaves neither a partial output nor a temporary file. ``-`` is standard output, written
+    leaves neither a partial output nor a temporary file. A new file is private (mode 0600, as
+    it may hold plaintext); a replaced file keeps its mode. ``-`` is standard output, written
     directly (never to a terminal).
     """
     if path == "-":
@@ -128,6 +129,8 @@ def atomic_output(path: str) -> Iterator[BinaryIO]:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
+        with contextlib.suppress(FileNotFoundError):  # replacing a file keeps its mode
+            os.chmod(temp, target.stat().st_mode & 0o7777)
         os.replace(temp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -195,7 +195,7 @@ def rewrap(
                 src, keys = _keys_of_message(kms, raw)
                 info = rewrap_message(src, dst, keys=keys, to=targets)
             arns = ", ".join(e.provider_info for e in info.encrypted_data_keys)
-            typer.echo(f"rewrapped {path}: {arns}")
+            typer.echo(f"rewrapped {path}: {arns}", err=True)  # stdout may be the message
 
 
 def inspect_command(

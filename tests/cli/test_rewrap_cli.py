@@ -46,7 +46,7 @@ def test_rewrap_64_mib_after_rotation(envelope: Run, tmp_path: Path) -> None:
 
     result = envelope("rewrap", str(sealed))
     assert result.returncode == 0, result.stderr.decode()
-    assert f"rewrapped {sealed}" in result.stdout.decode()
+    assert f"rewrapped {sealed}" in result.stderr.decode()
 
     after_edks, after_body = _split(sealed.read_bytes())
     assert after_body == before_body  # the 64 MiB body is byte-for-byte the same
@@ -87,3 +87,43 @@ def test_rewrap_failure_leaves_the_file_alone(envelope: Run, tmp_path: Path) -> 
     assert good.read_bytes() == original
     assert junk.read_bytes() == b"not a message"
     assert {p.name for p in tmp_path.iterdir()} == {"envelope-home", "good.env", "junk.env"}
+
+
+def test_rewrap_keeps_the_file_mode(envelope: Run, tmp_path: Path) -> None:
+    arn = ok_json(envelope("key", "create", "--json"))["KeyMetadata"]["Arn"]
+    sealed = tmp_path / "m.env"
+    assert envelope("encrypt", "-o", str(sealed), "--key", arn, input=b"x").returncode == 0
+    assert sealed.stat().st_mode & 0o777 == 0o600  # new outputs are private
+    sealed.chmod(0o640)
+    assert envelope("key", "rotate", arn).returncode == 0
+    assert envelope("rewrap", str(sealed)).returncode == 0
+    assert sealed.stat().st_mode & 0o777 == 0o640
+
+
+def test_signed_messages_need_a_full_re_encrypt(envelope: Run, tmp_path: Path) -> None:
+    arn = ok_json(envelope("key", "create", "--json"))["KeyMetadata"]["Arn"]
+    sealed = tmp_path / "signed.env"
+    result = envelope("encrypt", "-o", str(sealed), "--key", arn, "--suite", "0x0578",
+                      input=b"signed")
+    assert result.returncode == 0, result.stderr.decode()
+    original = sealed.read_bytes()
+    fails(envelope("rewrap", str(sealed)), "signed")
+    assert sealed.read_bytes() == original
+
+
+def test_rewrap_several_files_through_a_pipe_too(envelope: Run, tmp_path: Path) -> None:
+    arn = ok_json(envelope("key", "create", "--json"))["KeyMetadata"]["Arn"]
+    files = [tmp_path / f"m{n}.env" for n in range(3)]
+    for n, path in enumerate(files):
+        assert envelope("encrypt", "-o", str(path), "--key", arn,
+                        input=str(n).encode()).returncode == 0
+    assert envelope("key", "rotate", arn).returncode == 0
+    result = envelope("rewrap", *map(str, files))
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stderr.decode().count("rewrapped ") == 3
+    piped = envelope("rewrap", "-", input=files[0].read_bytes())
+    assert piped.returncode == 0, piped.stderr.decode()
+    opened = envelope("decrypt", "-o", "-", input=piped.stdout)
+    assert opened.stdout == b"0"
+    for n, path in enumerate(files):
+        assert envelope("decrypt", str(path), "-o", "-").stdout == str(n).encode()
