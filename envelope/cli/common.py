@@ -8,12 +8,12 @@ import datetime as dt
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, BinaryIO, cast
 
 from envelope.errors import EnvelopeError
+from envelope.files import atomic_write
 from envelope.keys.base import KeyService
 
 
@@ -120,22 +120,16 @@ def atomic_output(path: str) -> Iterator[BinaryIO]:
         raise CliError(f"cannot write {path}: folder {str(folder)!r} does not exist")
     if target.is_dir():
         raise CliError(f"cannot write {path}: it is a folder")
+    # Enter by hand so that only a failure to create the output is reported as "cannot write";
+    # errors raised while the command runs pass through (and the temporary file is removed).
+    writer = atomic_write(target)
     try:
-        fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
+        handle = writer.__enter__()
     except OSError as e:
         raise CliError(f"cannot write {path}: {e.strerror or e}") from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        with contextlib.suppress(FileNotFoundError):  # replacing a file keeps its mode
-            os.chmod(temp, target.stat().st_mode & 0o7777)
-        os.replace(temp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-        raise
+    with contextlib.ExitStack() as stack:
+        stack.push(writer)
+        yield handle
 
 
 def input_size(stream: BinaryIO) -> int | None:

@@ -10,17 +10,15 @@ covers the header, and the signing key is not kept.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import BinaryIO
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from envelope.errors import LegacySuiteError, MessageError
+from envelope.files import atomic_write
 from envelope.message.header import (
     DEFAULT_MAX_EDKS,
     EncryptedDataKey,
@@ -139,24 +137,12 @@ def rewrap_file(
 
     On any failure the original file is untouched and no temporary file is left.
     """
-    target = Path(path)
-    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".rewrap", dir=target.parent)
-    try:
-        with open(target, "rb") as src, os.fdopen(fd, "wb") as dst:
-            info = rewrap(
-                src,
-                dst,
-                keys=keys,
-                to=to,
-                encryption_context=encryption_context,
-                allow_legacy=allow_legacy,
-            )
-            dst.flush()
-            os.fsync(dst.fileno())
-        os.chmod(temp, target.stat().st_mode & 0o777)
-        os.replace(temp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-        raise
-    return info
+    with open(path, "rb") as src, atomic_write(path) as dst:
+        return rewrap(
+            src,
+            dst,
+            keys=keys,
+            to=to,
+            encryption_context=encryption_context,
+            allow_legacy=allow_legacy,
+        )

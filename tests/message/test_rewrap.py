@@ -150,4 +150,4 @@ def test_rewrap_file_failure_leaves_the_file_alone(aes_key: RawAesKey, tmp_path:
     with pytest.raises(MessageError):
         rewrap_file(path, keys=[aes_key])
     assert path.read_bytes() == original
-    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".rewrap")]
+    assert [p.name for p in tmp_path.iterdir() if p.name != "envelope-home"] == ["m.env"]

@@ -1,0 +1,38 @@
+"""Atomic file output: data appears under its name only when everything was written."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
+    """Yield a binary file that replaces ``path`` only if the block ends without an exception.
+
+    The data goes to a temporary file in the destination folder; on success it is synced and
+    renamed over ``path``, otherwise removed, so a failure leaves neither a partial output nor a
+    temporary file. A new file is private (mode 0600, as it may hold plaintext); a replaced file
+    keeps its mode.
+
+    Raises:
+        OSError: the temporary file cannot be created, written or renamed.
+    """
+    target = Path(path)
+    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        with contextlib.suppress(FileNotFoundError):  # replacing a file keeps its mode
+            os.chmod(temp, target.stat().st_mode & 0o7777)
+        os.replace(temp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
