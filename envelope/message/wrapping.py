@@ -245,6 +245,19 @@ class KmsKey:
             KMS_PROVIDER_ID, result.key_id.encode("utf-8"), result.ciphertext_blob
         )
 
+    def _matching_arn(self, edk: EncryptedDataKey) -> str | None:
+        """The EDK's key ARN if this key may open it: an ``aws-kms`` EDK, and, when this key is
+        named by a key ARN, that same ARN (ids and aliases are left to the key service)."""
+        if edk.provider_id != KMS_PROVIDER_ID:
+            return None
+        try:
+            arn = edk.provider_info.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        if self.key_id.startswith("arn:") and ":alias/" not in self.key_id and self.key_id != arn:
+            return None
+        return arn
+
     def reencrypt(
         self, edk: EncryptedDataKey, encryption_context: Mapping[str, str]
     ) -> EncryptedDataKey | None:
@@ -256,13 +269,8 @@ class KmsKey:
         Raises:
             KeyServiceError: The key service refused (disabled key, wrong context, ...).
         """
-        if edk.provider_id != KMS_PROVIDER_ID:
-            return None
-        try:
-            arn = edk.provider_info.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
-        if self.key_id.startswith("arn:") and ":alias/" not in self.key_id and self.key_id != arn:
+        arn = self._matching_arn(edk)
+        if arn is None:
             return None
         result = self._service.re_encrypt(
             ciphertext_blob=edk.ciphertext,
@@ -276,13 +284,8 @@ class KmsKey:
         )
 
     def unwrap(self, edk: EncryptedDataKey, encryption_context: Mapping[str, str]) -> bytes | None:
-        if edk.provider_id != KMS_PROVIDER_ID:
-            return None
-        try:
-            arn = edk.provider_info.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
-        if self.key_id.startswith("arn:") and ":alias/" not in self.key_id and self.key_id != arn:
+        arn = self._matching_arn(edk)
+        if arn is None:
             return None
         # A refusal (disabled key, another key's ciphertext, ...) propagates as a KeyServiceError:
         # unwrap_data_key records it, tries the other EDKs, and names it if nothing unwraps.
