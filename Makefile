@@ -5,11 +5,11 @@ BIN    := $(VENV)/bin
 
 .PHONY: demo test lint bench clean
 
-# The library (with its aws extra and the test tools) and the CLI distribution, both editable.
+# The library (with its aws and server extras and the test tools) and the CLI distribution, both editable.
 $(BIN)/envelope: pyproject.toml cli/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[aws,test]' -e ./cli
+	$(BIN)/pip install -q -e '.[aws,server,test]' -e ./cli
 	@touch $@
 
 # The main job on the embedded default: no AWS account, no server.
