@@ -17,7 +17,8 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from typing import Any, Protocol as TypingProtocol
+from typing import Any
+from typing import Protocol as TypingProtocol
 
 from envelope.errors import EnvelopeError, KeyServiceError
 from envelope.keys.base import KeyService

@@ -45,7 +45,9 @@ def access_logger(stream: object = None) -> logging.Logger:
 
 
 def write(logger: logging.Logger, record: AccessRecord) -> None:
-    line = {"time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")}
-    line.update({k: v for k, v in asdict(record).items()})
+    line: dict[str, object] = {
+        "time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+    }
+    line.update(asdict(record))
     line["latency_ms"] = round(record.latency_ms, 3)
     logger.info(json.dumps(line, separators=(",", ":")))

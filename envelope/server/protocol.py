@@ -225,7 +225,9 @@ class Protocol:
         except (ValueError, RecursionError):
             raise serialization_error("the request body is not valid JSON") from None
         if not isinstance(document, dict):
-            raise serialization_error(f"the request body must be a JSON object, not {_kind(document)}")
+            raise serialization_error(
+                f"the request body must be a JSON object, not {_kind(document)}"
+            )
         shape = operation.input
         if shape is None:
             return {}

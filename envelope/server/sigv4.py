@@ -40,6 +40,7 @@ UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 _MUST_SIGN = ("host", "x-amz-target", "content-type", "x-amz-security-token")
 _CREDENTIAL = re.compile(r"([^/]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request")
 _SIGNATURE = re.compile(r"[0-9a-f]{64}")
+_TIMESTAMP = re.compile(r"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z")
 
 
 @dataclass(frozen=True)
@@ -53,10 +54,18 @@ class SignedRequest:
     headers: Sequence[tuple[str, str]]
     """Every header as received, in order (names in any case; repeats kept)."""
     body: bytes = field(repr=False)
+    _index: dict[str, str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        index: dict[str, str] = {}
+        for name, value in self.headers:
+            key = name.lower()
+            index[key] = f"{index[key]},{value}" if key in index else value
+        object.__setattr__(self, "_index", index)
 
     def header(self, name: str) -> str | None:
-        values = [v for k, v in self.headers if k.lower() == name]
-        return ",".join(values) if values else None
+        """A header's value (repeated headers joined by commas); ``name`` in lower case."""
+        return self._index.get(name)
 
 
 @dataclass(frozen=True)
@@ -173,11 +182,18 @@ def _claim(request: SignedRequest) -> _Claim:
     return _Claim(key, date, region, service, headers, signature, timestamp, expires, query)
 
 
+def _parse_timestamp(value: str) -> dt.datetime:
+    """``YYYYMMDDTHHMMSSZ`` (SIGV4_TIMESTAMP) as an aware datetime; faster than strptime."""
+    match = _TIMESTAMP.fullmatch(value)
+    if match is None:
+        raise ValueError(value)
+    year, month, day, hour, minute, second = (int(g) for g in match.groups())
+    return dt.datetime(year, month, day, hour, minute, second, tzinfo=dt.timezone.utc)
+
+
 def _check_time(claim: _Claim, now: dt.datetime) -> None:
     try:
-        moment = dt.datetime.strptime(claim.timestamp, SIGV4_TIMESTAMP).replace(
-            tzinfo=dt.timezone.utc
-        )
+        moment = _parse_timestamp(claim.timestamp)
     except ValueError:
         raise _error(
             "IncompleteSignatureException", "X-Amz-Date must have the form YYYYMMDDTHHMMSSZ"
@@ -222,7 +238,7 @@ def _rebuild(request: SignedRequest, claim: _Claim) -> AWSRequest:
         if name.lower() in signed:
             rebuilt.headers[name.lower()] = value  # HTTPHeaders keeps repeated names
     # Decoded pairs: botocore re-encodes them strictly (RFC 3986), as the canonical form wants.
-    rebuilt.params = claim.query
+    rebuilt.params = claim.query  # type: ignore[assignment]  # botocore takes pairs too
     rebuilt.context["timestamp"] = claim.timestamp
     return rebuilt
 
@@ -234,15 +250,23 @@ class _SignedHeadersOnly(SigV4Auth):
     may sign them, and then they must count here.
     """
 
-    def __init__(self, credentials: ReadOnlyCredentials, region: str, signed: tuple[str, ...]):
+    def __init__(
+        self, credentials: ReadOnlyCredentials, region: str, signed: tuple[str, ...], body: bytes
+    ) -> None:
         super().__init__(credentials, SERVICE, region)
         self._signed = signed
+        self._body_hash = hashlib.sha256(body).hexdigest()
+
+    def payload(self, request: AWSRequest) -> str:
+        # What botocore's payload() computes (the body's SHA-256), without re-preparing the
+        # request to get at the body.
+        return self._body_hash
 
     def headers_to_sign(self, request: AWSRequest) -> object:  # type: ignore[override]
         headers = super().headers_to_sign(request)
         for name in self._signed:
             if name not in headers and name in request.headers:
-                for value in request.headers.get_all(name):
+                for value in request.headers.get_all(name) or ():
                     headers[name] = value
         return headers
 
@@ -283,7 +307,8 @@ def verify(
     _check_time(claim, now)
     if claim.service != SERVICE:
         raise _error(
-            "InvalidSignatureException", f"Credential should be scoped to correct service: '{SERVICE}'."
+            "InvalidSignatureException",
+            f"Credential should be scoped to correct service: '{SERVICE}'.",
         )
     if claim.region != region:
         raise _error(
@@ -313,7 +338,10 @@ def verify(
             raise _error("InvalidSignatureException", f"signed header '{name}' is missing")
     rebuilt = _rebuild(request, claim)
     signer = _SignedHeadersOnly(
-        ReadOnlyCredentials(claim.access_key_id, secret, None), claim.region, claim.signed_headers
+        ReadOnlyCredentials(claim.access_key_id, secret, None),
+        claim.region,
+        claim.signed_headers,
+        request.body,
     )
     canonical = signer.canonical_request(rebuilt)
     expected = signer.signature(signer.string_to_sign(rebuilt, canonical), rebuilt)
