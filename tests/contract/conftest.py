@@ -2,10 +2,10 @@
 
 Backends: ``local`` (LocalKeyService in-process), ``moto`` (AwsKmsKeyService against moto's
 server, a real HTTP server on 127.0.0.1 started once per session) and ``serve`` (AwsKmsKeyService
-against ``envelope serve``, likewise, signing with a principal's access key). A backend that is known to
-differ from AWS KMS lists the test in ``DEVIATIONS`` with the AWS behaviour it lacks; the test then
-runs as a strict xfail for that backend only, so a fixed backend turns the suite red until the
-entry is removed. LocalKeyService must match AWS: it has no entry.
+against ``envelope serve``, likewise, signing with a principal's access key). A backend that is
+known to differ from AWS KMS lists the test in ``DEVIATIONS`` with the AWS behaviour it lacks; the
+test then runs as a strict xfail for that backend only, so a fixed backend turns the suite red
+until the entry is removed. LocalKeyService and envelope serve must match AWS: they have no entry.
 """
 
 from __future__ import annotations

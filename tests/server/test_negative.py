@@ -142,7 +142,8 @@ def test_unknown_targets(raw: Raw, target: str | None, code: str) -> None:
         ({"KeyId": "k", "NumberOfBytes": "32"}, "SerializationException"),
         ({"KeyId": "k", "NumberOfBytes": 32.5}, "SerializationException"),
         ({"KeyId": "k", "NumberOfBytes": True}, "SerializationException"),
-        ({"KeyId": "k", "KeySpec": "AES_256", "EncryptionContext": ["a"]}, "SerializationException"),
+        ({"KeyId": "k", "KeySpec": "AES_256", "EncryptionContext": ["a"]},
+         "SerializationException"),
         ({"KeyId": "k", "KeySpec": "AES_256", "EncryptionContext": {"a": 1}},
          "SerializationException"),
         ({"KeySpec": "AES_256"}, "ValidationException"),
@@ -178,7 +179,7 @@ def test_unsupported_parameter_is_refused_not_ignored(raw: Raw) -> None:
 def test_oversized_body_is_refused_before_it_is_read(raw: Raw) -> None:
     limit = 256 * 1024
     body = b'{"Description": "' + b"x" * limit + b'"}'
-    status, headers, answer = raw.send(
+    status, _headers, answer = raw.send(
         "POST", "/", body, raw.signed_headers("TrentService.CreateKey", body)
     )
     assert status == 413

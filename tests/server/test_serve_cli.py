@@ -8,6 +8,7 @@ import signal
 import socket
 import time
 from pathlib import Path
+
 import pytest
 
 from envelope.keys.local import LocalKeyService
@@ -67,7 +68,7 @@ def test_sigterm_finishes_requests_in_flight(tmp_path: Path) -> None:
     server = EnvelopeServer(tmp_path / "home").start()
     raw = Raw(server)
     body = b'{"Description": "' + b"d" * 1000 + b'"}'
-    head = "POST / HTTP/1.1\r\nHost: %s\r\n" % raw.netloc + "".join(
+    head = f"POST / HTTP/1.1\r\nHost: {raw.netloc}\r\n" + "".join(
         f"{k}: {v}\r\n" for k, v in raw.signed_headers("TrentService.CreateKey", body).items()
     ) + f"Content-Length: {len(body)}\r\n\r\n"
     host, port = raw.netloc.split(":")
