@@ -44,7 +44,7 @@ class EnvelopeServer:
 
     def start(self, *, timeout: float = 60.0, principal: str = "tester") -> EnvelopeServer:
         self.home.mkdir(parents=True, exist_ok=True)
-        with Principals(self.home) as principals:
+        with Principals(self.home, region=REGION) as principals:
             new = principals.create(principal)
         self.access_key_id = new.principal.access_key_id
         self.secret_access_key = new.secret_access_key

@@ -239,7 +239,7 @@ def create_app() -> KmsApplication:
 
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(message)s")
     service = LocalKeyService()
-    principals = Principals(account_id=service.account_id)
+    principals = Principals(region=service.region, account_id=service.account_id)
     atexit.register(principals.close)
     atexit.register(service.close)
     return KmsApplication(

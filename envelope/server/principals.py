@@ -18,11 +18,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from envelope.errors import AlreadyExistsException, NotFoundException, ValidationException
+from envelope.errors import (
+    AlreadyExistsException,
+    KeystoreError,
+    NotFoundException,
+    ValidationException,
+)
 from envelope.keys.store import Keystore, PrincipalRecord
 from envelope.keys.store.home import default_home
-
-DEFAULT_ACCOUNT = "123456789012"
 
 # IAM user names: 1-64 characters of letters, digits and + = , . @ _ - (IAM API reference,
 # CreateUser, UserName).
@@ -83,7 +86,8 @@ class Principals:
     Args:
         home: the keystore folder; default ``ENVELOPE_HOME``, else the per-user data folder.
         passphrase: as for ``LocalKeyService``; default ``ENVELOPE_PASSPHRASE``.
-        account_id: the account in principal ARNs (LocalKeyService's default).
+        region: for a new keystore, its region (as for ``LocalKeyService``).
+        account_id: for a new keystore, its account; principal ARNs name the stored account.
 
     Raises:
         KeystoreError / WrongPassphraseError: the keystore cannot be opened.
@@ -94,14 +98,18 @@ class Principals:
         home: str | os.PathLike[str] | None = None,
         *,
         passphrase: str | None = None,
-        account_id: str = DEFAULT_ACCOUNT,
+        region: str | None = None,
+        account_id: str | None = None,
     ) -> None:
         if passphrase is None:
             passphrase = os.environ.get("ENVELOPE_PASSPHRASE") or None
-        self.account_id = account_id
         self._store = Keystore(
-            Path(home) if home is not None else default_home(), passphrase=passphrase
+            Path(home) if home is not None else default_home(),
+            passphrase=passphrase,
+            region=region,
+            account_id=account_id,
         )
+        self.account_id = self._store.identity.account_id
         try:
             if not self._store.reader.has_principals_table():
                 with self._store.write() as records:
@@ -171,7 +179,12 @@ class Principals:
         """The principal holding ``access_key_id`` and its secret, or None if nobody does."""
         if not is_access_key_id(access_key_id):
             return None
-        found = self._store.reader.principal_by_access_key(access_key_id)
+        try:
+            found = self._store.reader.principal_by_access_key(access_key_id)
+        except KeystoreError:
+            # Another process may have rekeyed the store: take up its root key and look again.
+            self._store.refresh()
+            found = self._store.reader.principal_by_access_key(access_key_id)
         if found is None:
             return None
         record, secret = found

@@ -93,6 +93,13 @@ class Records:
     def meta(self) -> dict[str, bytes]:
         return {name: bytes(value) for name, value in self._x.rows("SELECT name, value FROM meta")}
 
+    def set_meta(self, values: dict[str, bytes]) -> None:
+        for name, value in values.items():
+            self._x.run("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, value))
+
+    def delete_meta(self, name: str) -> None:
+        self._x.run("DELETE FROM meta WHERE name = ?", (name,))
+
     def insert_meta_if_empty(self, meta: dict[str, bytes]) -> bool:
         """Store a new keystore's metadata unless another process already did; True if stored."""
         if self._x.rows("SELECT 1 FROM meta LIMIT 1"):
@@ -169,6 +176,20 @@ class Records:
             "SELECT wrapped FROM versions WHERE key_id = ? AND version = ?", (key_id, version)
         )
         return self._root.unwrap(key_id, version, bytes(rows[0][0])) if rows else None
+
+    def rewrap_all(self, new_root: RootKey) -> int:
+        """Re-wrap every stored backing key under ``new_root``; returns how many were moved."""
+        assert self._root is not None
+        rows = self._x.rows("SELECT key_id, version, wrapped FROM versions")
+        for key_id, version, wrapped in rows:
+            material = self._root.unwrap(key_id, version, bytes(wrapped))
+            self._x.run(
+                "UPDATE versions SET wrapped = ? WHERE key_id = ? AND version = ?",
+                (new_root.wrap(key_id, version, material), key_id, version),
+            )
+        if self.has_principals_table():
+            self._rewrap_principal_secrets(new_root)
+        return len(rows)
 
     def rotations(self, key_id: str) -> list[VersionRecord]:
         """Every version after the first, oldest first."""
@@ -254,6 +275,17 @@ class Records:
             " VALUES (?, ?, ?, ?)",
             (record.name, record.access_key_id, record.created, wrapped),
         )
+
+    def _rewrap_principal_secrets(self, new_root: RootKey) -> None:
+        """Part of ``rewrap_all``: principals' secrets move to the new root key too."""
+        assert self._root is not None
+        rows = self._x.rows("SELECT access_key_id, wrapped_secret FROM principals")
+        for key_id, wrapped in rows:
+            secret = self._root.unwrap(_secret_label(key_id), 0, bytes(wrapped))
+            self._x.run(
+                "UPDATE principals SET wrapped_secret = ? WHERE access_key_id = ?",
+                (new_root.wrap(_secret_label(key_id), 0, secret), key_id),
+            )
 
     def delete_principal(self, name: str) -> bool:
         return self._x.run("DELETE FROM principals WHERE name = ?", (name,)) > 0
