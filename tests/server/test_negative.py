@@ -243,3 +243,21 @@ def test_kms_errors_keep_their_status(raw: Raw) -> None:
     status, answer = raw.call("TrentService.CreateAlias",
                               {"AliasName": "alias/aws/x", "TargetKeyId": key_id})
     aws_error(answer, "InvalidAliasNameException")
+
+
+def test_dry_run_checks_everything_and_does_nothing(raw: Raw) -> None:
+    _, created = raw.call("TrentService.CreateKey", {})
+    key_id = created["KeyMetadata"]["KeyId"]
+    status, answer = raw.call("TrentService.GenerateDataKey",
+                              {"KeyId": key_id, "KeySpec": "AES_256", "DryRun": True,
+                               "GrantTokens": ["t"]})  # fmt: skip
+    assert status == 412
+    aws_error(answer, "DryRunOperationException")
+    status, answer = raw.call("TrentService.GenerateDataKey",
+                              {"KeyId": key_id, "KeySpec": "AES_999", "DryRun": True})
+    aws_error(answer, "ValidationException")  # a dry run still checks every argument
+    status, answer = raw.call("TrentService.DisableKey", {"KeyId": key_id})
+    assert status == 200
+    status, answer = raw.call("TrentService.Encrypt",
+                              {"KeyId": key_id, "Plaintext": "aGk=", "DryRun": True})
+    aws_error(answer, "DisabledException")  # and the key's state

@@ -154,7 +154,7 @@ def test_arguments_follow_the_model(protocol: Protocol) -> None:
         "GrantTokens": ["token"], "Unknown": 1,
     }).encode())  # fmt: skip
     assert arguments == {"key_id": "alias/x", "number_of_bytes": 32,
-                         "encryption_context": {"a": "b"}}  # fmt: skip
+                         "encryption_context": {"a": "b"}, "grant_tokens": ["token"]}  # fmt: skip
     create = protocol.operation("TrentService.CreateKey")
     assert protocol.arguments(create, b'{"CustomerMasterKeySpec": "RSA_2048"}') == {
         "key_spec": "RSA_2048"
