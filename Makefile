@@ -5,11 +5,20 @@ BIN    := $(VENV)/bin
 
 .PHONY: demo test lint bench clean
 
-# The library (with its aws and server extras and the test tools) and the CLI distribution, both editable.
+# The library (its aws and server extras, the test tools) and the CLI distribution, editable.
 $(BIN)/envelope: pyproject.toml cli/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[aws,server,test]' -e ./cli
+	@touch $@
+
+# The AWS CLI, a real client for the envelope serve tests. awscli v1 pins botocore exactly, so it
+# gets its own venv rather than a say in ours.
+AWSCLI := .venv-awscli/bin/aws
+$(AWSCLI):
+	$(PYTHON) -m venv .venv-awscli
+	.venv-awscli/bin/pip install -q --upgrade pip
+	.venv-awscli/bin/pip install -q 'awscli>=1.33,<2'
 	@touch $@
 
 # The main job on the embedded default: no AWS account, no server.
@@ -21,7 +30,7 @@ lint: $(BIN)/envelope
 	$(BIN)/mypy --strict envelope cli/envelope_cli
 
 # The whole test suite, every benchmark once as a smoke test (no timing), then the linters.
-test: $(BIN)/envelope
+test: $(BIN)/envelope $(AWSCLI)
 	$(BIN)/pytest -n 2 -q
 	$(BIN)/pytest benchmarks -q --benchmark-disable
 	$(MAKE) --no-print-directory lint
@@ -30,4 +39,4 @@ bench: $(BIN)/envelope
 	$(BIN)/pytest benchmarks --benchmark-only --benchmark-columns=min,median,mean,ops -q
 
 clean:
-	rm -rf $(VENV) .demo-home .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-awscli .demo-home .pytest_cache .mypy_cache .ruff_cache

@@ -115,3 +115,17 @@ def test_deleted_principal_stops_working_at_once(
         kms.list_keys()
     assert caught.value.response["Error"]["Code"] == "UnrecognizedClientException"
     assert json.loads(json.dumps(serve_env.client().list_keys()["Keys"])) == []
+
+
+def test_principals_survive_a_rekey_while_serving(tmp_path: Path, envelope: Run) -> None:
+    """``envelope keystore rekey`` in another process moves the secrets to the new root key."""
+    with EnvelopeServer(tmp_path / "home") as server:
+        kms = server.client()
+        key = kms.create_key()["KeyMetadata"]["KeyId"]
+        blob = kms.encrypt(KeyId=key, Plaintext=b"before")["CiphertextBlob"]
+        rekeyed = envelope("keystore", "rekey", env={"ENVELOPE_HOME": str(server.home)})
+        assert rekeyed.returncode == 0, rekeyed.stderr
+        assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"before"
+        assert kms.list_keys()["Keys"][0]["KeyId"] == key
+    with Principals(server.home) as principals:
+        assert principals.lookup(server.access_key_id) is not None
