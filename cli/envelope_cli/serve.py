@@ -28,7 +28,12 @@ def serve(
             help="One JSON line per request on stderr: operation, principal, key, result, latency.",
         ),
     ] = False,
-    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Worker processes (default: one per core, at most 4).", show_default=False
+        ),
+    ] = None,
     tls_cert: Annotated[
         str | None, typer.Option("--tls-cert", help="PEM certificate: serve HTTPS.")
     ] = None,

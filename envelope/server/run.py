@@ -1,10 +1,15 @@
 """Serving: ``envelope serve`` on granian, loopback by default, stopped gracefully by SIGTERM.
 
 granian (a Rust HTTP/1.1 server) parses HTTP and keeps connections alive; the WSGI application
-runs in its worker process on a pool of threads, so a slow request (an RSA-4096 CreateKey, a
-keystore write waiting for another process) never stalls the others. Chosen by measurement: on
-the same 2-core machine, a trivial WSGI app on granian answered about 2.5x the requests/s of the
-same app as ASGI on uvicorn with uvloop and httptools (see ``benchmarks/test_bench_server.py``).
+runs in each worker process on a few threads, so a slow request (an RSA-4096 CreateKey, a
+keystore write waiting for another process) never stalls the others. Chosen by measurement on
+the 2-core development machine, one worker each, 8 client threads replaying requests over
+keep-alive: a trivial app answered 26,000 requests/s on granian (WSGI) against 10,700 on uvicorn
+(ASGI, uvloop, httptools) and 6,900 on uvicorn with h11; with this application (SigV4 and a
+GenerateDataKey per request) granian stayed ahead of uvicorn, which must also move the
+synchronous key service off its event loop. granian's WSGI bridge streams the body to the
+application (so the size limit holds before anything is buffered) and finishes requests in flight
+on SIGTERM.
 
 On SIGTERM or SIGINT granian stops accepting connections, lets every request in flight finish, and
 the worker closes the keystore. Every keystore write is one SQLite transaction, so even a worker
@@ -22,9 +27,17 @@ from envelope.server.app import ENV_LOG_REQUESTS, ENV_MAX_BODY, MAX_BODY
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4599
-BLOCKING_THREADS = 8
+BLOCKING_THREADS = 4
 """Request threads per worker: enough that slow requests do not block quick ones; more only
 contend for the interpreter lock."""
+MAX_AUTO_WORKERS = 4
+
+
+def default_workers() -> int:
+    """One worker process per core, at most four: each request is CPU-bound Python (SigV4,
+    JSON, AES-GCM), so processes, not threads, add capacity; each opens its own keystore
+    connection, which the keystore allows."""
+    return max(1, min(MAX_AUTO_WORKERS, os.cpu_count() or 1))
 BACKPRESSURE = 64
 """Requests a worker takes on at once; more wait in the socket backlog."""
 SHUTDOWN_GRACE_S = 30
@@ -60,7 +73,7 @@ def serve(
     port: int = DEFAULT_PORT,
     allow_remote: bool = False,
     log_requests: bool = False,
-    workers: int = 1,
+    workers: int | None = None,
     max_body: int = MAX_BODY,
     tls_cert: str | None = None,
     tls_key: str | None = None,
@@ -72,7 +85,8 @@ def serve(
         port: TCP port.
         allow_remote: permit a non-loopback ``host``.
         log_requests: one JSON access-log line per request on standard error.
-        workers: worker processes (each with its own connection to the keystore).
+        workers: worker processes (each with its own connection to the keystore); default one
+            per core, at most four.
         max_body: the largest request body accepted, in bytes.
         tls_cert: PEM certificate file: serve HTTPS (with ``tls_key``).
         tls_key: PEM private key file (PKCS#8) for ``tls_cert``.
@@ -87,6 +101,8 @@ def serve(
     from granian.server import Server
 
     check_bind(host, allow_remote=allow_remote)
+    if workers is None:
+        workers = default_workers()
     if not 0 < port < 65536:
         raise ValidationException(f"port {port} is not 1-65535")
     if not 1 <= workers <= 64:

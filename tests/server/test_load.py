@@ -38,7 +38,7 @@ def test_mixed_load_loses_nothing(tmp_path: Path) -> None:
                 [sys.executable, "-m", "tests.server._load_worker", server.url,
                  server.access_key_id, server.secret_access_key, arn, str(SECONDS), str(out)],
                 cwd=ROOT,
-            )  # fmt: skip
+            )
             for out in outputs
         ]
         try:
