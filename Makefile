@@ -2,6 +2,8 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
+# The official S3 Encryption Client (the S3 tests' oracle) pins cryptography<49: its own venv.
+S3EC   := .venv-s3ec/bin/python
 
 .PHONY: demo test lint bench clean
 
@@ -9,6 +11,12 @@ $(BIN)/envelope: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
+	@touch $@
+
+$(S3EC): tests/s3/oracle-requirements.txt
+	$(PYTHON) -m venv .venv-s3ec
+	.venv-s3ec/bin/pip install -q --upgrade pip
+	.venv-s3ec/bin/pip install -q -r tests/s3/oracle-requirements.txt
 	@touch $@
 
 # The main job on the embedded default: no AWS account, no server.
@@ -20,13 +28,13 @@ lint: $(BIN)/envelope
 	$(BIN)/mypy --strict envelope
 
 # The whole test suite, every benchmark once as a smoke test (no timing), then the linters.
-test: $(BIN)/envelope
+test: $(BIN)/envelope $(S3EC)
 	$(BIN)/pytest -n 2 -q
 	$(BIN)/pytest benchmarks -q --benchmark-disable
 	$(MAKE) --no-print-directory lint
 
-bench: $(BIN)/envelope
+bench: $(BIN)/envelope $(S3EC)
 	$(BIN)/pytest benchmarks --benchmark-only --benchmark-columns=min,median,mean,ops -q
 
 clean:
-	rm -rf $(VENV) .demo-home .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-s3ec .demo-home .pytest_cache .mypy_cache .ruff_cache
