@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 # The official S3 Encryption Client (the S3 tests' oracle) pins cryptography<49: its own venv.
-S3EC   := .venv-s3ec/bin/python
+S3EC   := .venv-s3ec/installed
 
 .PHONY: demo test lint bench clean
 

@@ -116,7 +116,7 @@ def oracle_python() -> Path:
     if not python.exists():
         pytest.fail(
             f"the S3EC oracle's venv is missing ({python}): build it with "
-            "`make .venv-s3ec/bin/python` (make test does)"
+            "`make .venv-s3ec/installed` (make test does)"
         )
     return python
 
