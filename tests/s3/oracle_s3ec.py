@@ -4,9 +4,9 @@ Not a test module: tests run it as ``.venv-s3ec/bin/python oracle_s3ec.py`` with
 stdin and read a JSON list of results from stdout. It imports nothing from envelope.
 
 Request: {"endpoint": URL, "key_id": KMS key ARN, "ops": [OP, ...]}, each OP one of
-  {"op": "put", "bucket", "key", "path", "context", "format": "v3"|"v2"}      put_object
-  {"op": "upload", "bucket", "key", "path", "context", "format"}              upload_file (multipart)
-  {"op": "get", "bucket", "key", "path", "context"}                           get_object -> file
+  {"op": "put", "bucket", "key", "path", "context", "format": "v3"|"v2"}   put_object
+  {"op": "upload", "bucket", "key", "path", "context", "format"}  upload_file (multipart)
+  {"op": "get", "bucket", "key", "path", "context"}  get_object, body to the file
 Result per op: {"ok": true} or {"ok": false, "error": "ExceptionClass: message"}.
 """
 
@@ -57,8 +57,12 @@ def _run(client: S3EncryptionClient, op: dict) -> None:
             )
     elif op["op"] == "upload":
         client.upload_file(
-            op["path"], op["bucket"], op["key"], multipart_chunksize=8 * CHUNK,
-            multipart_threshold=8 * CHUNK, EncryptionContext=context,
+            op["path"],
+            op["bucket"],
+            op["key"],
+            multipart_chunksize=8 * CHUNK,
+            multipart_threshold=8 * CHUNK,
+            EncryptionContext=context,
         )
     elif op["op"] == "get":
         kwargs = {"Bucket": op["bucket"], "Key": op["key"]}

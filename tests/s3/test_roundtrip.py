@@ -47,7 +47,9 @@ def test_multipart_round_trip_20_mib(
     s3: Any, bucket: str, wrapping_key: KmsKey | RawAesKey | RawRsaKey, tmp_path: Path
 ) -> None:
     """20 MiB in 8 MiB parts (three parts, the tag on the last), down through a temporary file."""
-    client = EncryptedS3Client(s3, keys=wrapping_key, part_size=8 * MIB, multipart_threshold=8 * MIB)
+    client = EncryptedS3Client(
+        s3, keys=wrapping_key, part_size=8 * MIB, multipart_threshold=8 * MIB
+    )
     folder = tmp_path / "files"
     folder.mkdir()
     source, target = folder / "in", folder / "out"
@@ -62,7 +64,9 @@ def test_multipart_round_trip_20_mib(
     assert head["ETag"].strip('"').endswith("-3")  # a multipart ETag: three parts
 
     client.download_file(bucket, "big", str(target), EncryptionContext=context)
-    assert hashlib.sha256(target.read_bytes()).digest() == hashlib.sha256(source.read_bytes()).digest()
+    assert (
+        hashlib.sha256(target.read_bytes()).digest() == hashlib.sha256(source.read_bytes()).digest()
+    )
     assert sorted(p.name for p in folder.iterdir()) == ["in", "out"]  # no temporary left
 
 
