@@ -1,38 +1,16 @@
 """AwsKmsKeyService: the KeyService contract over boto3 (AWS KMS, moto, `envelope serve`).
 
-This module is the only place that imports boto3/botocore, and it is imported only when the class
-is used, so the local path never loads them.
+boto3 is imported (through ``aws_client``, the only module that touches it) when the class is
+first constructed, so importing this module or the local path never loads it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
-import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    HTTPClientError,
-    NoCredentialsError,
-    NoRegionError,
-    ParamValidationError,
-    PartialCredentialsError,
-    ProfileNotFound,
-)
-from botocore.exceptions import (
-    ConnectionError as BotocoreConnectionError,
-)
-
-from envelope.errors import (
-    KeyServiceConfigurationError,
-    KeyServiceError,
-    KeyServiceUnavailableError,
-    ValidationException,
-    kms_error,
-)
+from envelope.errors import KeyServiceConfigurationError, KeyServiceError
 from envelope.keys.base import (
     DISABLED,
     ENCRYPT_DECRYPT,
@@ -64,15 +42,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from mypy_boto3_kms import KMSClient
 
 _T = TypeVar("_T")
-
-
-# ParamValidationError reports quote the offending value ("value: b'...'"): it may be plaintext.
-_VALUE = re.compile(r"value: .*?(?=, (?:type|valid)|$)", re.MULTILINE)
-
-
-def _redacted_report(error: ParamValidationError) -> str:
-    report = str(error.kwargs.get("report", "")) or "invalid parameters"
-    return _VALUE.sub("value: <redacted>", report).replace("\n", "; ")
 
 
 def _utc(value: Any) -> dt.datetime | None:
@@ -132,7 +101,8 @@ class AwsKmsKeyService:
         profile_name: named profile; ignored when ``session`` is given.
 
     Raises:
-        KeyServiceConfigurationError: no region is configured, or the profile does not exist.
+        KeyServiceConfigurationError: no region is configured, the profile does not exist, or
+            boto3 is not installed (the ``envelope[aws]`` extra).
     """
 
     def __init__(
@@ -144,8 +114,18 @@ class AwsKmsKeyService:
         endpoint_url: str | None = None,
         profile_name: str | None = None,
     ) -> None:
+        try:
+            from envelope.keys import aws_client
+        except ImportError as e:  # boto3 is the ``aws`` extra
+            if str(e.name).partition(".")[0] not in ("boto3", "botocore"):
+                raise
+            raise KeyServiceConfigurationError(
+                "AwsKmsKeyService needs boto3, which envelope installs with its aws extra: "
+                "pip install 'envelope[aws]'"
+            ) from None
+        self._invoke = aws_client.call
         if client is None:
-            client = self._build_client(
+            client = aws_client.build_client(
                 session=session,
                 region_name=region_name,
                 endpoint_url=endpoint_url,
@@ -154,46 +134,6 @@ class AwsKmsKeyService:
         self._client: KMSClient | None = client
         self._region = client.meta.region_name
         self._endpoint = client.meta.endpoint_url
-
-    @staticmethod
-    def _build_client(
-        *,
-        session: boto3.Session | None,
-        region_name: str | None,
-        endpoint_url: str | None,
-        profile_name: str | None,
-    ) -> KMSClient:
-        import boto3
-        from botocore.config import Config
-
-        # Only explicit values are passed on: a None must not hide AWS_REGION or
-        # AWS_ENDPOINT_URL_KMS, which boto3 reads itself.
-        # botocore's standard retry mode: backoff with jitter on throttling and transient errors.
-        options: dict[str, Any] = {"config": Config(retries={"mode": "standard"})}
-        if region_name is None and session is None:
-            # AWS_REGION (the SDK-wide variable) wins over AWS_DEFAULT_REGION and the profile's
-            # region, as in the AWS CLI; botocore itself reads only the latter two.
-            region_name = os.environ.get("AWS_REGION") or None
-        if region_name is not None:
-            options["region_name"] = region_name
-        if endpoint_url is not None:
-            options["endpoint_url"] = endpoint_url
-        try:
-            if session is None:
-                session = (
-                    boto3.Session(profile_name=profile_name)
-                    if profile_name is not None
-                    else boto3.Session()
-                )
-            return session.client("kms", **options)
-        except NoRegionError as e:
-            raise KeyServiceConfigurationError(
-                "no AWS region configured: set AWS_REGION or pass region_name"
-            ) from e
-        except ProfileNotFound as e:
-            raise KeyServiceConfigurationError(
-                f"AWS profile not found: {e.kwargs.get('profile')}"
-            ) from e
 
     # --- lifecycle --------------------------------------------------------------------------------
     @property
@@ -228,31 +168,7 @@ class AwsKmsKeyService:
 
     # --- the one call path: every botocore failure becomes an envelope error --------------------
     def _call(self, operation: Callable[..., _T], **params: Any) -> _T:
-        params = {name: value for name, value in params.items() if value is not None}
-        try:
-            return operation(**params)
-        except ClientError as e:
-            error = e.response.get("Error", {})
-            code = str(error.get("Code") or "KeyServiceError")
-            message = str(error.get("Message") or code)
-            if code.isdigit():  # no KMS error in the body, only an HTTP status (an HTML page)
-                message = f"the key service at {self._endpoint} answered HTTP {code}"
-            raise kms_error(code, message) from e
-        except ParamValidationError as e:
-            raise ValidationException(_redacted_report(e)) from e
-        except (BotocoreConnectionError, HTTPClientError) as e:
-            raise KeyServiceUnavailableError(
-                f"cannot reach the KMS endpoint {self._endpoint}: {type(e).__name__}"
-            ) from e
-        except (NoCredentialsError, PartialCredentialsError) as e:
-            raise KeyServiceConfigurationError(
-                "no usable AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID and "
-                "AWS_SECRET_ACCESS_KEY"
-            ) from e
-        except BotoCoreError as e:
-            raise KeyServiceError(
-                f"the KMS client failed: {type(e).__name__}", code=type(e).__name__
-            ) from e
+        return self._invoke(self._endpoint, operation, **params)
 
     # --- keys -------------------------------------------------------------------------------------
     def create_key(

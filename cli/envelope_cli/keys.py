@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 import typer
 
-from envelope.cli.common import CliError, key_service, print_json, print_table
 from envelope.errors import AlreadyExistsException, EnvelopeError
 from envelope.keys.base import (
     KEY_SPECS,
@@ -17,6 +16,7 @@ from envelope.keys.base import (
     RotationsListEntry,
 )
 from envelope.keys.shapes import to_kms_shape
+from envelope_cli.common import CliError, key_service, print_json, print_table
 
 app = typer.Typer(help="Create and manage keys.", no_args_is_help=True)
 alias_app = typer.Typer(help="Create, delete and list aliases.", no_args_is_help=True)

@@ -10,9 +10,9 @@ from typing import Annotated
 import typer
 
 from envelope import __version__
-from envelope.cli import keys, messages
-from envelope.cli.common import CliError, state
 from envelope.errors import EnvelopeError
+from envelope_cli import keys, messages
+from envelope_cli.common import CliError, state
 
 app = typer.Typer(
     name="envelope",
