@@ -5,8 +5,16 @@ boto3 is never imported here: callers hand in their own S3 client (the ``aws`` e
 
 from __future__ import annotations
 
-from envelope.s3.client import EncryptedS3Client
-from envelope.s3.keyrings import AesGcmKeyring, KmsKeyring, RsaOaepKeyring, S3Keyring, WrappedKey
+from envelope.s3.boto import open_s3_client
+from envelope.s3.client import EncryptedS3Client, inspect_object
+from envelope.s3.keyrings import (
+    AesGcmKeyring,
+    KmsDiscoveryKeyring,
+    KmsKeyring,
+    RsaOaepKeyring,
+    S3Keyring,
+    WrappedKey,
+)
 from envelope.s3.metadata import ContentMetadata
 from envelope.s3.results import OpenObject, S3ObjectInfo
 
@@ -14,10 +22,13 @@ __all__ = [
     "AesGcmKeyring",
     "ContentMetadata",
     "EncryptedS3Client",
+    "KmsDiscoveryKeyring",
     "KmsKeyring",
     "OpenObject",
     "RsaOaepKeyring",
     "S3Keyring",
     "S3ObjectInfo",
     "WrappedKey",
+    "inspect_object",
+    "open_s3_client",
 ]

@@ -288,30 +288,8 @@ class EncryptedS3Client(TransferMethods):
         *,
         suffix: str = INSTRUCTION_SUFFIX,
     ) -> md.ContentMetadata:
-        """An object's content metadata, fetching its instruction file when the object's own
-        metadata names no data key.
-
-        Raises:
-            S3MetadataError: Missing, malformed or mixed metadata, or no instruction file.
-        """
-        if not md.needs_instruction_file(metadata):
-            return md.decode(metadata)
-        try:
-            response = self._s3.get_object(Bucket=bucket, Key=key + suffix)
-        except Exception as e:
-            code = getattr(e, "response", {}).get("Error", {}).get("Code")
-            if code not in ("NoSuchKey", "404"):
-                raise
-            what = (
-                "has V3 content metadata but" if md.is_encrypted(metadata) else "is not encrypted:"
-            )
-            raise S3MetadataError(
-                f"object {key!r} {what} it has no S3EC metadata and no instruction file "
-                f"{key + suffix!r}"
-            ) from None
-        with response["Body"] as body:
-            data = body.read(md.MAX_INSTRUCTION_FILE + 1)
-        return md.decode(metadata, md.parse_instruction_file(data))
+        """``read_metadata`` (the module function) with this client's S3 client."""
+        return read_metadata(self._s3, bucket, key, metadata, suffix=suffix)
 
     def unwrap(self, meta: md.ContentMetadata, context: Mapping[str, str] | None) -> bytes:
         """Check the format and encryption context against this client's rules, then unwrap the
@@ -384,30 +362,9 @@ class EncryptedS3Client(TransferMethods):
     def inspect_object(
         self, *, Bucket: str, Key: str, InstructionFileSuffix: str = INSTRUCTION_SUFFIX
     ) -> S3ObjectInfo:
-        """What an encrypted object's metadata says (HeadObject, and its instruction file); no
-        key is used and nothing is decrypted.
-
-        Raises:
-            S3MetadataError: The object is not an S3EC object or its metadata is malformed.
-        """
-        head = self._s3.head_object(Bucket=Bucket, Key=Key)
-        meta = self.read_metadata(
-            Bucket, Key, head.get("Metadata") or {}, suffix=InstructionFileSuffix
-        )
-        size = int(head.get("ContentLength", 0))
-        tag = 0 if meta.content_cipher == md.CIPHER_CBC else 16
-        return S3ObjectInfo(
-            bucket=Bucket,
-            key=Key,
-            format=f"V{meta.version}",
-            content_cipher=meta.content_cipher,
-            wrap_alg=meta.wrap_alg,
-            context=meta.context,
-            metadata_location="instruction file" if meta.instruction_file else "object",
-            size=size,
-            plaintext_size=size - tag if tag else None,
-            message_id=meta.message_id.hex() if meta.message_id else None,
-            etag=head.get("ETag"),
+        """``inspect_object`` (the module function) with this client's S3 client."""
+        return inspect_object(
+            self._s3, Bucket=Bucket, Key=Key, InstructionFileSuffix=InstructionFileSuffix
         )
 
     def delete_object(
@@ -422,3 +379,69 @@ class EncryptedS3Client(TransferMethods):
         result: dict[str, Any] = self._s3.delete_object(Bucket=Bucket, Key=Key, **kwargs)
         self._s3.delete_object(Bucket=Bucket, Key=Key + InstructionFileSuffix)
         return result
+
+
+def read_metadata(
+    s3: Any,
+    bucket: str,
+    key: str,
+    metadata: Mapping[str, str],
+    *,
+    suffix: str = INSTRUCTION_SUFFIX,
+) -> md.ContentMetadata:
+    """An object's content metadata, fetching its instruction file when the object's own
+    metadata names no data key.
+
+    Raises:
+        S3MetadataError: Missing, malformed or mixed metadata, or no instruction file.
+    """
+    if not md.needs_instruction_file(metadata):
+        return md.decode(metadata)
+    try:
+        response = s3.get_object(Bucket=bucket, Key=key + suffix)
+    except Exception as e:
+        code = getattr(e, "response", {}).get("Error", {}).get("Code")
+        if code not in ("NoSuchKey", "404"):
+            raise
+        what = "has V3 content metadata but" if md.is_encrypted(metadata) else "is not encrypted:"
+        raise S3MetadataError(
+            f"object {key!r} {what} it has no S3EC metadata and no instruction file "
+            f"{key + suffix!r}"
+        ) from None
+    with response["Body"] as body:
+        data = body.read(md.MAX_INSTRUCTION_FILE + 1)
+    return md.decode(metadata, md.parse_instruction_file(data))
+
+
+def inspect_object(
+    s3: Any, *, Bucket: str, Key: str, InstructionFileSuffix: str = INSTRUCTION_SUFFIX
+) -> S3ObjectInfo:
+    """What an encrypted object's metadata says (HeadObject, and its instruction file); no key
+    is used and nothing is decrypted.
+
+    Args:
+        s3: A boto3 S3 client.
+        Bucket: The bucket.
+        Key: The object key.
+        InstructionFileSuffix: Where the instruction file is, if the object has one.
+
+    Raises:
+        S3MetadataError: The object is not an S3EC object or its metadata is malformed.
+    """
+    head = s3.head_object(Bucket=Bucket, Key=Key)
+    meta = read_metadata(s3, Bucket, Key, head.get("Metadata") or {}, suffix=InstructionFileSuffix)
+    size = int(head.get("ContentLength", 0))
+    tag = 0 if meta.content_cipher == md.CIPHER_CBC else 16
+    return S3ObjectInfo(
+        bucket=Bucket,
+        key=Key,
+        format=f"V{meta.version}",
+        content_cipher=meta.content_cipher,
+        wrap_alg=meta.wrap_alg,
+        context=meta.context,
+        metadata_location="instruction file" if meta.instruction_file else "object",
+        size=size,
+        plaintext_size=size - tag if tag else None,
+        message_id=meta.message_id.hex() if meta.message_id else None,
+        etag=head.get("ETag"),
+    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -30,6 +30,9 @@ from envelope.s3.metadata import (
     WRAP_RSA_OAEP_SHA1,
     ContentMetadata,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    from envelope.keys.base import KeyService
 
 _GCM_TAG = 16
 
@@ -107,6 +110,32 @@ class KmsKeyring:
             ciphertext_blob=meta.encrypted_data_key,
             encryption_context=dict(meta.context),
             key_id=self._key.key_id,
+        )
+        return result.plaintext
+
+
+class KmsDiscoveryKeyring:
+    """Reads ``kms+context`` objects with whichever key of ``service`` wrapped them (KMS Decrypt
+    without a KeyId); it cannot write. Use it only where every key of the service is trusted,
+    such as one's own local keystore."""
+
+    wrap_alg = WRAP_KMS_CONTEXT
+    binds_context = True
+
+    def __init__(self, service: KeyService) -> None:
+        self._service = service
+
+    def __repr__(self) -> str:
+        return "KmsDiscoveryKeyring()"
+
+    def new_data_key(self, cipher: str, context: Mapping[str, str]) -> tuple[bytes, WrappedKey]:
+        raise S3EncryptionError("a discovery keyring only reads: give a KmsKey to write")
+
+    def unwrap(self, meta: ContentMetadata) -> bytes | None:
+        if meta.wrap_alg not in (WRAP_KMS_CONTEXT, WRAP_KMS_V1):
+            return None
+        result = self._service.decrypt(
+            ciphertext_blob=meta.encrypted_data_key, encryption_context=dict(meta.context)
         )
         return result.plaintext
 
