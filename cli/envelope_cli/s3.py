@@ -121,8 +121,12 @@ def put(
         raise CliError(f"--format must be v3 or v2, not {format!r}")
     ctx = parse_context(context)
     with key_service() as kms, _s3_errors(), open_input(source) as src:
+        # Three 8 MiB parts in flight keep a 1 GiB upload near 120 MB RSS (tests/cli).
         client = _client(
-            [KmsKey(kms, key)], format=format.lower(), instruction_file=instruction_file
+            [KmsKey(kms, key)],
+            format=format.lower(),
+            instruction_file=instruction_file,
+            max_concurrency=3,
         )
         with _progress(input_size(src), "encrypting") as progress:
             client.upload_fileobj(src, bucket, object_key, Callback=progress, EncryptionContext=ctx)

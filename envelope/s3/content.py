@@ -179,6 +179,12 @@ class ContentEncryptor:
         _check_length(self._total)
         return bytes(self._ctx.update(data))
 
+    def update_into(self, data: bytes | bytearray | memoryview, out: bytearray) -> int:
+        """Encrypt ``data`` into ``out`` (at least ``len(data) + 15`` bytes); returns the count."""
+        self._total += len(data)
+        _check_length(self._total)
+        return int(self._ctx.update_into(data, out))
+
     def finalize(self) -> bytes:
         self._ctx.finalize()
         return bytes(self._ctx.tag)

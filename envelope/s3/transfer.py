@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import io
+import os
 import shutil
+import stat
 import tempfile
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -43,6 +46,16 @@ def _read_full(source: IO[bytes], size: int) -> bytes:
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
+def _regular_file_size(source: IO[bytes]) -> int | None:
+    """The bytes left in a regular file behind ``source``; None for pipes and other streams."""
+    try:
+        info = os.fstat(source.fileno())
+        position = source.tell()
+    except (OSError, AttributeError, ValueError, io.UnsupportedOperation):
+        return None
+    return info.st_size - position if stat.S_ISREG(info.st_mode) else None
+
+
 def upload_stream(
     client: EncryptedS3Client,
     source: IO[bytes],
@@ -67,7 +80,11 @@ def upload_stream(
             multipart upload is aborted first).
     """
     s3 = client.s3_client
-    first = _read_full(source, client.multipart_threshold + 1)
+    known = _regular_file_size(source)
+    # A large regular file goes straight to multipart; otherwise up to threshold + 1 bytes are
+    # read to tell a small input (one PutObject) from a large stream.
+    large = known is not None and known > client.multipart_threshold
+    first = b"" if large else _read_full(source, client.multipart_threshold + 1)
     user_metadata = extra.pop("Metadata", None)
     prepared = client.prepare(context, format=format)
     metadata = client.store_metadata(
@@ -77,7 +94,7 @@ def upload_stream(
         user_metadata=user_metadata,
         instruction_file=instruction_file,
     )
-    if len(first) <= client.multipart_threshold:
+    if not large and len(first) <= client.multipart_threshold:
         body = encrypt_bytes(prepared.key, first)
         result: dict[str, Any] = s3.put_object(
             Bucket=bucket, Key=key, Body=body, Metadata=metadata, **extra
@@ -91,9 +108,10 @@ def upload_stream(
         "UploadId"
     ]
     try:
-        prefix, first = [first], b""
+        reader = _Reader(first, source)
+        del first  # the reader drops it once consumed
         parts = _upload_parts(
-            client, source, prefix, prepared.key, bucket, key, upload_id, part_size, callback
+            client, reader, prepared.key, bucket, key, upload_id, part_size, callback
         )
         done: dict[str, Any] = s3.complete_multipart_upload(
             Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
@@ -105,10 +123,88 @@ def upload_stream(
         raise
 
 
+class _Reader:
+    """Fills buffers from bytes already read, then from the stream (``readinto`` when it has it)."""
+
+    def __init__(self, prefix: bytes, stream: IO[bytes]) -> None:
+        self._prefix: memoryview | None = memoryview(prefix)
+        self._stream = stream
+
+    def fill(self, buffer: bytearray) -> int:
+        """Fill ``buffer``; fewer bytes only at the end of the stream. Returns the count.
+
+        Raises:
+            S3EncryptionError: A non-blocking source returned None (not end of input).
+        """
+        view, filled = memoryview(buffer), 0
+        if self._prefix is not None:
+            take = min(len(view), self._prefix.nbytes)
+            view[:take] = self._prefix[:take]
+            self._prefix = self._prefix[take:] if take < self._prefix.nbytes else None
+            filled = take
+        readinto = getattr(self._stream, "readinto", None)
+        while filled < len(view):
+            if readinto is not None:
+                got = readinto(view[filled:])
+            else:
+                data = self._stream.read(min(len(view) - filled, _READ))
+                got = None if data is None else len(data)
+                if got:
+                    view[filled : filled + got] = data
+            if got is None:
+                raise S3EncryptionError(
+                    "the source returned no data without ending (non-blocking?)"
+                )
+            if not got:
+                break
+            filled += got
+        return filled
+
+
+class _PartBody(io.RawIOBase):
+    """A seekable, read-only file over a slice of a reused buffer (boto3 takes file-like bodies;
+    ``bytes`` would cost a copy of each part)."""
+
+    def __init__(self, view: memoryview) -> None:
+        super().__init__()
+        self._view = view
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def __len__(self) -> int:
+        return len(self._view) - self._pos
+
+    def readinto(self, buffer: Any) -> int:
+        n = min(len(buffer), len(self._view) - self._pos)
+        buffer[:n] = self._view[self._pos : self._pos + n]
+        self._pos += n
+        return n
+
+    def read(self, size: int | None = -1) -> bytes:
+        end = (
+            len(self._view) if size is None or size < 0 else min(len(self._view), self._pos + size)
+        )
+        data = bytes(self._view[self._pos : end])
+        self._pos = max(self._pos, end)
+        return data
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: len(self._view)}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+
 def _upload_parts(
     client: EncryptedS3Client,
-    source: IO[bytes],
-    prefix: list[bytes],
+    reader: _Reader,
     content_key: Any,
     bucket: str,
     key: str,
@@ -116,54 +212,49 @@ def _upload_parts(
     part_size: int,
     callback: Callback | None,
 ) -> list[dict[str, Any]]:
+    """Encrypt part after part into reused buffers: one for plaintext, one for the ciphertext of
+    each part in flight (about ``(max_concurrency + 1) * part_size`` in all)."""
     s3 = client.s3_client
     encryptor = ContentEncryptor(content_key)
-    pending: deque[Future[dict[str, Any]]] = deque()
+    pending: deque[tuple[Future[dict[str, Any]], bytearray]] = deque()
+    free: list[bytearray] = []
     parts: list[dict[str, Any]] = []
 
-    def send(number: int, body: bytes, plain: int) -> dict[str, Any]:
+    def send(number: int, body: memoryview, plain: int) -> dict[str, Any]:
         etag = s3.upload_part(
-            Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=body
+            Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=_PartBody(body)
         )["ETag"]
         if callback is not None:
             callback(plain)
         return {"ETag": etag, "PartNumber": number}
 
-    # ``prefix`` (threshold + 1 bytes already read) is cut into parts first, then the source.
-    buffer = prefix.pop()
-
-    def next_chunk() -> bytes:
-        nonlocal buffer
-        if not buffer:
-            return _read_full(source, part_size)
-        chunk, buffer = buffer[:part_size], buffer[part_size:]
-        if len(chunk) < part_size:
-            chunk += _read_full(source, part_size - len(chunk))
-        return chunk
-
+    plain = bytearray(part_size)
+    size = reader.fill(plain)
     number = 0
     with ThreadPoolExecutor(max_workers=client.max_concurrency) as pool:
-        chunk = next_chunk()
         while True:
-            following = next_chunk()  # read ahead: the last part carries the tag
             number += 1
             if number > _MAX_PARTS:
                 raise S3EncryptionError(
                     f"more than {_MAX_PARTS} parts of {part_size} bytes: raise part_size"
                 )
-            body = encryptor.update(chunk)
-            plain = len(chunk)
-            if not following:
-                body += encryptor.finalize()
-            while len(pending) >= client.max_concurrency:
-                parts.append(pending.popleft().result())
-            pending.append(pool.submit(send, number, body, plain))
-            del body
-            if not following:
+            if len(pending) >= client.max_concurrency:
+                done, buffer = pending.popleft()
+                parts.append(done.result())
+                free.append(buffer)
+            out = free.pop() if free else bytearray(part_size + 32)
+            n = encryptor.update_into(memoryview(plain)[:size], out)
+            # Read the next part before sending this one: the last part carries the tag.
+            next_size = reader.fill(plain)
+            if not next_size:
+                out[n : n + 16] = encryptor.finalize()
+                n += 16
+            pending.append((pool.submit(send, number, memoryview(out)[:n], size), out))
+            if not next_size:
                 break
-            chunk = following
+            size = next_size
         while pending:
-            parts.append(pending.popleft().result())
+            parts.append(pending.popleft()[0].result())
     return parts
 
 
