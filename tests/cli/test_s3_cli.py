@@ -104,7 +104,8 @@ def test_aws_backend_needs_key_or_discovery(
 ) -> None:
     env = {"ENVELOPE_KMS": "aws", "AWS_ENDPOINT_URL_KMS": moto_env.url}
     arn = ok_json(envelope("key", "create", "--json", env=env))["KeyMetadata"]["Arn"]
-    assert envelope("s3", "put", "-", "s3://bkt/o", "--key", arn, input=DATA, env=env).returncode == 0
+    put = envelope("s3", "put", "-", "s3://bkt/o", "--key", arn, input=DATA, env=env)
+    assert put.returncode == 0, put.stderr.decode()
     fails(envelope("s3", "get", "s3://bkt/o", "-o", "-", env=env), "--key")
     for extra in (["--key", arn], ["--discovery"]):
         got = envelope("s3", "get", "s3://bkt/o", "-o", "-", *extra, env=env)
