@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # The official S3 Encryption Client (the S3 tests' oracle) pins cryptography<49: its own venv.
 S3EC   := .venv-s3ec/installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo demo-s3 test lint bench clean
 
 # The library (with its aws extra and the test tools) and the CLI distribution, both editable.
 $(BIN)/envelope: pyproject.toml cli/pyproject.toml
@@ -23,6 +23,10 @@ $(S3EC): tests/s3/oracle-requirements.txt
 # The main job on the embedded default: no AWS account, no server.
 demo: $(BIN)/envelope
 	ENVELOPE_HOME=$${ENVELOPE_HOME:-$(CURDIR)/.demo-home} bash scripts/demo.sh $(BIN)/envelope
+
+# S3 round trip against moto's S3 server, started on 127.0.0.1 and stopped by the script.
+demo-s3: $(BIN)/envelope
+	ENVELOPE_HOME=$${ENVELOPE_HOME:-$(CURDIR)/.demo-home} bash scripts/demo-s3.sh $(BIN)/envelope $(BIN)/python
 
 lint: $(BIN)/envelope
 	$(BIN)/ruff check envelope cli tests benchmarks
