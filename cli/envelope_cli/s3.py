@@ -150,8 +150,11 @@ def get(
     target = None if output == "-" else Path(output)
     if target is None:
         refuse_terminal(sys.stdout)
-    elif target.is_dir() or not target.parent.is_dir():
-        raise CliError(f"cannot write {output}: not a file in an existing folder")
+    elif (target.exists() and not target.is_file()) or not target.parent.is_dir():
+        raise CliError(
+            f"cannot write {output}: not a regular file in an existing folder",
+            hint="for a device or pipe, use -o - and redirect standard output",
+        )
     with key_service() as kms, _s3_errors():
         client = _client(_read_keys(kms, key, discovery))
         total = None

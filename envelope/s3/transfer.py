@@ -10,6 +10,7 @@ import stat
 import tempfile
 from collections import deque
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import IO, TYPE_CHECKING, Any, cast
 
@@ -420,7 +421,11 @@ class TransferMethods:
         Raises:
             S3EncryptionError: A subclass saying which check failed.
         """
-        with atomic_write(Filename) as handle:
+        target = Path(Filename)
+        if target.exists() and not target.is_file():
+            # atomic_write renames over the name: never over a device, pipe or folder.
+            raise S3EncryptionError(f"{Filename} exists and is not a regular file")
+        with atomic_write(target) as handle:
             download_stream(
                 cast("EncryptedS3Client", self),
                 handle,

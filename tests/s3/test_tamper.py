@@ -406,3 +406,17 @@ def test_legacy_cbc_needs_the_opt_in(
             legacy.get_object(Bucket=bucket, Key="legacy")
             raw, meta = _raw(s3, bucket, "legacy")
             _store(s3, bucket, "legacy", raw[:-16] + os.urandom(16), meta)
+
+
+def test_download_file_never_renames_over_a_device_or_folder(
+    s3: Any, bucket: str, client: EncryptedS3Client, tmp_path: Path
+) -> None:
+    """download_file writes a temporary file and renames it: over a FIFO (or /dev/null) that
+    would replace the special file, so it is refused before anything is read."""
+    client.put_object(Bucket=bucket, Key="o", Body=b"x")
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for target in (fifo, tmp_path):
+        with pytest.raises(S3EncryptionError, match="not a regular file"):
+            client.download_file(bucket, "o", str(target))
+    assert fifo.exists() and not fifo.is_file()
