@@ -10,8 +10,8 @@ import stat
 import tempfile
 from collections import deque
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
 
 from envelope.errors import S3AuthenticationError, S3EncryptionError
