@@ -2,7 +2,7 @@
 
 Run as ``python s3_driver.py CLIENT ENDPOINT KEY_ARN BUCKET SIZE`` with CLIENT ``boto3``
 (plain, no encryption), ``envelope`` (EncryptedS3Client, KmsKey on AWS KMS; in memory),
-``envelope-stream`` (the same, upload_fileobj/download_fileobj in constant memory) or ``official``
+``envelope-stream`` (the same, upload_file/download_fileobj in constant memory) or ``official``
 (amazon-s3-encryption-client-python, run with .venv-s3ec's python). Each line ``round`` on stdin
 does one put_object and one get_object of SIZE bytes and answers ``ok``; ``quit`` answers with
 the process's peak RSS in bytes. The KMS and S3 are moto's server for every client.
@@ -10,10 +10,10 @@ the process's peak RSS in bytes. The KMS and S3 are moto's server for every clie
 
 from __future__ import annotations
 
-import io
 import os
 import resource
 import sys
+import tempfile
 from typing import Any
 
 import boto3
@@ -57,12 +57,12 @@ class _Discard:
         return len(data)
 
 
-def _round(name: str, client: Any, bucket: str, data: bytes) -> int:
+def _round(name: str, client: Any, bucket: str, data: bytes | str) -> int:
     key = f"bench-{name}"
-    if name == "envelope-stream":
-        # Streaming: upload_fileobj (multipart above 8 MiB) and download_fileobj, which decrypts
-        # into a private temporary file and copies out only after the tag verified.
-        client.upload_fileobj(io.BytesIO(data), bucket, key)
+    if isinstance(data, str):
+        # Streaming from a file: upload_file (multipart above 8 MiB) and download_fileobj, which
+        # decrypts into a private temporary file and copies out only after the tag verified.
+        client.upload_file(data, bucket, key)
         sink = _Discard()
         client.download_fileobj(bucket, key, sink)
         return sink.size
@@ -73,15 +73,23 @@ def _round(name: str, client: Any, bucket: str, data: bytes) -> int:
 def main() -> None:
     name, endpoint, key_arn, bucket, size = sys.argv[1:6]
     client = _client(name, endpoint, key_arn)
-    data = os.urandom(int(size))
-    for line in sys.stdin:
-        if line.strip() == "quit":
-            break
-        got = _round(name, client, bucket, data)
-        if got != len(data):
-            raise SystemExit(f"{name}: read {got} bytes, wrote {len(data)}")
-        sys.stdout.write("ok\n")
-        sys.stdout.flush()
+    data: bytes | str = os.urandom(int(size))
+    if name == "envelope-stream":  # the source is a file: only the transfer's buffers in memory
+        with tempfile.NamedTemporaryFile(delete=False) as handle:
+            handle.write(data)
+        data = handle.name
+    try:
+        for line in sys.stdin:
+            if line.strip() == "quit":
+                break
+            got = _round(name, client, bucket, data)
+            if got != int(size):
+                raise SystemExit(f"{name}: read {got} bytes, wrote {size}")
+            sys.stdout.write("ok\n")
+            sys.stdout.flush()
+    finally:
+        if isinstance(data, str):
+            os.unlink(data)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     sys.stdout.write(f"{peak}\n")
     sys.stdout.flush()
