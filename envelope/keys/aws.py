@@ -6,13 +6,12 @@ first constructed, so importing this module or the local path never loads it.
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from envelope.errors import KeyServiceConfigurationError, KeyServiceError
+from envelope.keys.aws_shapes import context, metadata, required_utc, tokens, utc
 from envelope.keys.base import (
-    DISABLED,
     ENCRYPT_DECRYPT,
     SYMMETRIC_DEFAULT,
     AliasListEntry,
@@ -25,7 +24,6 @@ from envelope.keys.base import (
     GenerateRandomResult,
     GetPublicKeyResult,
     KeyListEntry,
-    KeyMetadata,
     KeyMetadataResult,
     KeyRotationStatus,
     ListAliasesResult,
@@ -42,49 +40,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from mypy_boto3_kms import KMSClient
 
 _T = TypeVar("_T")
-
-
-def _utc(value: Any) -> dt.datetime | None:
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            return value.replace(tzinfo=dt.timezone.utc)
-        return value.astimezone(dt.timezone.utc)
-    return None
-
-
-def _required_utc(value: Any) -> dt.datetime:
-    moment = _utc(value)
-    if moment is None:
-        raise KeyServiceError(
-            "the key service returned a response without a date", code="KMSInternalException"
-        )
-    return moment
-
-
-def _context(context: EncryptionContext | None) -> dict[str, str] | None:
-    return None if context is None else dict(context)
-
-
-def _metadata(raw: Mapping[str, Any]) -> KeyMetadata:
-    state = str(raw.get("KeyState", DISABLED))
-    window = raw.get("PendingDeletionWindowInDays")
-    return KeyMetadata(
-        key_id=str(raw["KeyId"]),
-        arn=str(raw.get("Arn", "")),
-        aws_account_id=str(raw.get("AWSAccountId", "")),
-        creation_date=_required_utc(raw.get("CreationDate")),
-        enabled=bool(raw.get("Enabled", False)),
-        key_state=state,
-        description=str(raw.get("Description", "")),
-        key_usage=str(raw.get("KeyUsage", ENCRYPT_DECRYPT)),
-        key_spec=str(raw.get("KeySpec") or raw.get("CustomerMasterKeySpec") or SYMMETRIC_DEFAULT),
-        key_manager=str(raw.get("KeyManager", "CUSTOMER")),
-        origin=str(raw.get("Origin", "AWS_KMS")),
-        encryption_algorithms=tuple(raw.get("EncryptionAlgorithms") or ()),
-        deletion_date=_utc(raw.get("DeletionDate")),
-        pending_deletion_window_in_days=int(window) if window is not None else None,
-        multi_region=bool(raw.get("MultiRegion", False)),
-    )
 
 
 class AwsKmsKeyService:
@@ -201,12 +156,16 @@ class AwsKmsKeyService:
             KeySpec=key_spec,
             Policy=policy,
         )
-        return KeyMetadataResult(_metadata(response["KeyMetadata"]))
+        return KeyMetadataResult(metadata(response["KeyMetadata"]))
 
-    def describe_key(self, *, key_id: str) -> KeyMetadataResult:
+    def describe_key(
+        self, *, key_id: str, grant_tokens: Sequence[str] | None = None
+    ) -> KeyMetadataResult:
         """Describe a key by id, ARN, alias name or alias ARN (KMS DescribeKey)."""
-        response = self._call(self.client.describe_key, KeyId=key_id)
-        return KeyMetadataResult(_metadata(response["KeyMetadata"]))
+        response = self._call(
+            self.client.describe_key, KeyId=key_id, GrantTokens=tokens(grant_tokens)
+        )
+        return KeyMetadataResult(metadata(response["KeyMetadata"]))
 
     def list_keys(self, *, limit: int | None = None, marker: str | None = None) -> ListKeysResult:
         """List keys, one page at a time (KMS ListKeys)."""
@@ -237,7 +196,7 @@ class AwsKmsKeyService:
         )
         return ScheduleKeyDeletionResult(
             key_id=str(response["KeyId"]),
-            deletion_date=_required_utc(response.get("DeletionDate")),
+            deletion_date=required_utc(response.get("DeletionDate")),
             key_state=str(response.get("KeyState", "PendingDeletion")),
             pending_window_in_days=int(response.get("PendingWindowInDays", pending_window_in_days)),
         )
@@ -266,8 +225,8 @@ class AwsKmsKeyService:
                 alias_name=str(a["AliasName"]),
                 alias_arn=str(a.get("AliasArn", "")),
                 target_key_id=a.get("TargetKeyId"),
-                creation_date=_utc(a.get("CreationDate")),
-                last_updated_date=_utc(a.get("LastUpdatedDate")),
+                creation_date=utc(a.get("CreationDate")),
+                last_updated_date=utc(a.get("LastUpdatedDate")),
             )
             for a in response.get("Aliases", [])
         )
@@ -284,6 +243,8 @@ class AwsKmsKeyService:
         plaintext: bytes,
         encryption_context: EncryptionContext | None = None,
         encryption_algorithm: str = SYMMETRIC_DEFAULT,
+        grant_tokens: Sequence[str] | None = None,
+        dry_run: bool = False,
     ) -> EncryptResult:
         """Encrypt up to 4096 bytes under a key (KMS Encrypt).
 
@@ -297,8 +258,10 @@ class AwsKmsKeyService:
             self.client.encrypt,
             KeyId=key_id,
             Plaintext=plaintext,
-            EncryptionContext=_context(encryption_context),
+            EncryptionContext=context(encryption_context),
             EncryptionAlgorithm=encryption_algorithm,
+            GrantTokens=tokens(grant_tokens),
+            DryRun=dry_run or None,
         )
         return EncryptResult(
             ciphertext_blob=response["CiphertextBlob"],
@@ -313,6 +276,8 @@ class AwsKmsKeyService:
         encryption_context: EncryptionContext | None = None,
         key_id: str | None = None,
         encryption_algorithm: str = SYMMETRIC_DEFAULT,
+        grant_tokens: Sequence[str] | None = None,
+        dry_run: bool = False,
     ) -> DecryptResult:
         """Decrypt a ciphertext blob (KMS Decrypt).
 
@@ -325,9 +290,11 @@ class AwsKmsKeyService:
         response = self._call(
             self.client.decrypt,
             CiphertextBlob=ciphertext_blob,
-            EncryptionContext=_context(encryption_context),
+            EncryptionContext=context(encryption_context),
             KeyId=key_id,
             EncryptionAlgorithm=encryption_algorithm,
+            GrantTokens=tokens(grant_tokens),
+            DryRun=dry_run or None,
         )
         return DecryptResult(
             plaintext=response["Plaintext"],
@@ -345,17 +312,21 @@ class AwsKmsKeyService:
         destination_encryption_context: EncryptionContext | None = None,
         source_encryption_algorithm: str = SYMMETRIC_DEFAULT,
         destination_encryption_algorithm: str = SYMMETRIC_DEFAULT,
+        grant_tokens: Sequence[str] | None = None,
+        dry_run: bool = False,
     ) -> ReEncryptResult:
         """Decrypt and encrypt again under another key, server-side (KMS ReEncrypt)."""
         response = self._call(
             self.client.re_encrypt,
             CiphertextBlob=ciphertext_blob,
             DestinationKeyId=destination_key_id,
-            SourceEncryptionContext=_context(source_encryption_context),
+            SourceEncryptionContext=context(source_encryption_context),
             SourceKeyId=source_key_id,
-            DestinationEncryptionContext=_context(destination_encryption_context),
+            DestinationEncryptionContext=context(destination_encryption_context),
             SourceEncryptionAlgorithm=source_encryption_algorithm,
             DestinationEncryptionAlgorithm=destination_encryption_algorithm,
+            GrantTokens=tokens(grant_tokens),
+            DryRun=dry_run or None,
         )
         return ReEncryptResult(
             ciphertext_blob=response["CiphertextBlob"],
@@ -376,6 +347,8 @@ class AwsKmsKeyService:
         number_of_bytes: int | None = None,
         key_spec: str | None = None,
         encryption_context: EncryptionContext | None = None,
+        grant_tokens: Sequence[str] | None = None,
+        dry_run: bool = False,
     ) -> GenerateDataKeyResult:
         """Generate a data key and its copy encrypted under ``key_id`` (KMS GenerateDataKey).
 
@@ -388,7 +361,9 @@ class AwsKmsKeyService:
             KeyId=key_id,
             NumberOfBytes=number_of_bytes,
             KeySpec=key_spec,
-            EncryptionContext=_context(encryption_context),
+            EncryptionContext=context(encryption_context),
+            GrantTokens=tokens(grant_tokens),
+            DryRun=dry_run or None,
         )
         return GenerateDataKeyResult(
             ciphertext_blob=response["CiphertextBlob"],
@@ -403,6 +378,8 @@ class AwsKmsKeyService:
         number_of_bytes: int | None = None,
         key_spec: str | None = None,
         encryption_context: EncryptionContext | None = None,
+        grant_tokens: Sequence[str] | None = None,
+        dry_run: bool = False,
     ) -> GenerateDataKeyWithoutPlaintextResult:
         """Generate a data key, return only its encrypted copy (GenerateDataKeyWithoutPlaintext)."""
         response = self._call(
@@ -410,7 +387,9 @@ class AwsKmsKeyService:
             KeyId=key_id,
             NumberOfBytes=number_of_bytes,
             KeySpec=key_spec,
-            EncryptionContext=_context(encryption_context),
+            EncryptionContext=context(encryption_context),
+            GrantTokens=tokens(grant_tokens),
+            DryRun=dry_run or None,
         )
         return GenerateDataKeyWithoutPlaintextResult(
             ciphertext_blob=response["CiphertextBlob"], key_id=str(response["KeyId"])
@@ -444,8 +423,8 @@ class AwsKmsKeyService:
             key_rotation_enabled=bool(response.get("KeyRotationEnabled", False)),
             key_id=str(response.get("KeyId", key_id)),
             rotation_period_in_days=int(period) if period is not None else None,
-            next_rotation_date=_utc(response.get("NextRotationDate")),
-            on_demand_rotation_start_date=_utc(response.get("OnDemandRotationStartDate")),
+            next_rotation_date=utc(response.get("NextRotationDate")),
+            on_demand_rotation_start_date=utc(response.get("OnDemandRotationStartDate")),
         )
 
     def rotate_key_on_demand(self, *, key_id: str) -> RotateKeyOnDemandResult:
@@ -463,7 +442,7 @@ class AwsKmsKeyService:
         rotations = tuple(
             RotationsListEntry(
                 key_id=str(r.get("KeyId", key_id)),
-                rotation_date=_required_utc(r.get("RotationDate")),
+                rotation_date=required_utc(r.get("RotationDate")),
                 rotation_type=str(r.get("RotationType", "")),
             )
             for r in response.get("Rotations", [])
@@ -474,9 +453,13 @@ class AwsKmsKeyService:
         )
 
     # --- asymmetric -------------------------------------------------------------------------------
-    def get_public_key(self, *, key_id: str) -> GetPublicKeyResult:
+    def get_public_key(
+        self, *, key_id: str, grant_tokens: Sequence[str] | None = None
+    ) -> GetPublicKeyResult:
         """Return the DER public key of an RSA key (KMS GetPublicKey)."""
-        response = self._call(self.client.get_public_key, KeyId=key_id)
+        response = self._call(
+            self.client.get_public_key, KeyId=key_id, GrantTokens=tokens(grant_tokens)
+        )
         return GetPublicKeyResult(
             key_id=str(response["KeyId"]),
             public_key=response["PublicKey"],

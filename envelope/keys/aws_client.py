@@ -109,7 +109,10 @@ def call(endpoint: str, operation: Callable[..., _T], **params: Any) -> _T:
             message = f"the key service at {endpoint} answered HTTP {code}"
         raise kms_error(code, message) from e
     except ParamValidationError as e:
-        raise ValidationException(_redacted_report(e)) from e
+        # botocore's report quotes the offending value, which may be plaintext: keep only the
+        # redacted report, and raise below, outside this block, so that neither __cause__ nor
+        # __context__ holds the original exception.
+        failure: KeyServiceError = ValidationException(_redacted_report(e))
     except (BotocoreConnectionError, HTTPClientError) as e:
         raise KeyServiceUnavailableError(
             f"cannot reach the KMS endpoint {endpoint}: {type(e).__name__}"
@@ -120,6 +123,8 @@ def call(endpoint: str, operation: Callable[..., _T], **params: Any) -> _T:
             "AWS_SECRET_ACCESS_KEY"
         ) from e
     except BotoCoreError as e:
-        raise KeyServiceError(
+        # Other client-side failures may describe the request's values too: not chained.
+        failure = KeyServiceError(
             f"the KMS client failed: {type(e).__name__}", code=type(e).__name__
-        ) from e
+        )
+    raise failure

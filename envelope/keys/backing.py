@@ -1,8 +1,11 @@
 """The cryptography LocalKeyService does with backing keys, which never leave this module.
 
-Symmetric keys seal with AES-256-GCM into the blob layout of ``blob.py``; RSA keys encrypt with
-RSA-OAEP. Unwrapped backing keys are kept in memory per version (they never change once written)
-and forgotten when their key is destroyed or the service is closed.
+Symmetric keys seal with AES-256-GCM into the blob layouts of ``blob.py``: each request under its
+own key, derived with HKDF-SHA256 from the backing key and a random 256-bit nonce kept in the blob
+(as AWS KMS does), so no backing key ever meets the random-nonce bound of NIST SP 800-38D (2^32
+messages under one key). RSA keys encrypt with RSA-OAEP. Unwrapped backing keys are kept in
+memory per version (they never change once written) and forgotten when their key is destroyed
+or the service is closed.
 """
 
 from __future__ import annotations
@@ -11,9 +14,10 @@ import os
 import threading
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from envelope.errors import (
     InvalidCiphertextException,
@@ -37,6 +41,16 @@ def new_material(key_spec: str) -> bytes:
     )
 
 
+_ZERO_IV = bytes(12)  # layout 2: every derived key seals exactly one message
+_DERIVATION_LABEL = b"envelope-kms/derived-key/v2"
+
+
+def _request_key(material: bytes, salt: bytes, prefix: bytes) -> AESGCM:
+    """The AES-256-GCM key of one request: HKDF-SHA256(backing key, salt=nonce, info=prefix)."""
+    info = _DERIVATION_LABEL + prefix
+    return AESGCM(HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=info).derive(material))
+
+
 def _oaep(algorithm: str) -> padding.OAEP:
     digest = RSA_ALGORITHMS[algorithm]
     return padding.OAEP(mgf=padding.MGF1(algorithm=digest()), algorithm=digest(), label=None)
@@ -45,10 +59,11 @@ def _oaep(algorithm: str) -> padding.OAEP:
 class BackingKeys:
     """Backing keys of one keystore, unwrapped on first use."""
 
-    def __init__(self, store: Keystore) -> None:
+    def __init__(self, store: Keystore, *, layout: int = _blob.LAYOUT_VERSION) -> None:
         self._store = store
+        self._layout = layout
         self._lock = threading.Lock()
-        self._aes: dict[tuple[str, int], AESGCM] = {}
+        self._aes: dict[tuple[str, int], bytes] = {}
         self._rsa: dict[str, rsa.RSAPrivateKey] = {}
 
     def __repr__(self) -> str:
@@ -65,23 +80,31 @@ class BackingKeys:
             for key_id in key_ids:
                 self._rsa.pop(key_id, None)
 
-    def _aes_key(self, key_id: str, version: int) -> AESGCM | None:
+    def _material(self, key_id: str, version: int) -> bytes | None:
+        try:
+            return self._store.reader.material(key_id, version)
+        except KeystoreError:
+            # Another process may have rekeyed the store since it was opened: take up the new
+            # root key and try once more (a real defect fails again).
+            self._store.refresh()
+            return self._store.reader.material(key_id, version)
+
+    def _aes_key(self, key_id: str, version: int) -> bytes | None:
         cached = self._aes.get((key_id, version))
         if cached is not None:
             return cached
-        material = self._store.reader.material(key_id, version)
+        material = self._material(key_id, version)
         if material is None:
             return None
-        aes = AESGCM(material)
         with self._lock:
-            self._aes[(key_id, version)] = aes
-        return aes
+            self._aes[(key_id, version)] = material
+        return material
 
     def _rsa_key(self, key_id: str) -> rsa.RSAPrivateKey:
         cached = self._rsa.get(key_id)
         if cached is not None:
             return cached
-        material = self._store.reader.material(key_id, 1)
+        material = self._material(key_id, 1)
         if material is None:
             raise KeystoreError(f"the private key of {key_id} is missing from the keystore")
         private = serialization.load_der_private_key(material, password=None)
@@ -95,14 +118,17 @@ class BackingKeys:
     def seal(self, key: KeyRecord, arn: str, plaintext: bytes, context: dict[str, str]) -> bytes:
         """Encrypt under the newest version of a symmetric key, as a blob naming that version."""
         version = self._store.reader.latest_version(key.key_id)
-        aes = self._aes_key(key.key_id, version)
-        if aes is None:
+        material = self._aes_key(key.key_id, version)
+        if material is None:
             raise KeystoreError(f"{arn} has no backing key in the keystore")
-        prefix = _blob.pack_prefix(key.key_id, version)
-        nonce = os.urandom(_blob.NONCE_SIZE)
-        return (
-            prefix + nonce + aes.encrypt(nonce, plaintext, prefix + _blob.encode_context(context))
-        )
+        aad_context = _blob.encode_context(context)
+        prefix = _blob.pack_prefix(key.key_id, version, self._layout)
+        if self._layout == _blob.LAYOUT_DIRECT:  # test and benchmark seam: the old layout
+            nonce = os.urandom(_blob.NONCE_SIZE)
+            return prefix + nonce + AESGCM(material).encrypt(nonce, plaintext, prefix + aad_context)
+        salt = os.urandom(_blob.SALT_SIZE)
+        aes = _request_key(material, salt, prefix)
+        return prefix + salt + aes.encrypt(_ZERO_IV, plaintext, prefix + aad_context)
 
     def open(self, parsed: _blob.Blob, context: dict[str, str]) -> bytes:
         """Decrypt a parsed symmetric blob with the version it names.
@@ -110,13 +136,15 @@ class BackingKeys:
         Raises:
             InvalidCiphertextException: unknown version, altered blob or another context.
         """
-        aes = self._aes_key(parsed.key_id, parsed.version)
-        if aes is None:
+        material = self._aes_key(parsed.key_id, parsed.version)
+        if material is None:
             raise InvalidCiphertextException("the ciphertext names an unknown key version")
+        aad = parsed.aad_prefix + _blob.encode_context(context)
         try:
-            return aes.decrypt(
-                parsed.nonce, parsed.ciphertext, parsed.aad_prefix + _blob.encode_context(context)
-            )
+            if parsed.layout == _blob.LAYOUT_DIRECT:
+                return AESGCM(material).decrypt(parsed.nonce, parsed.ciphertext, aad)
+            aes = _request_key(material, parsed.nonce, parsed.aad_prefix)
+            return aes.decrypt(_ZERO_IV, parsed.ciphertext, aad)
         except InvalidTag:
             raise InvalidCiphertextException(
                 "the ciphertext or its encryption context is not valid"

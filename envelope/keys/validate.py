@@ -6,12 +6,13 @@ Each refusal is the exception AWS KMS raises, worded as KMS words it, naming the
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from cryptography.hazmat.primitives import hashes
 
 from envelope.errors import InvalidAliasNameException, ValidationException
-from envelope.keys.base import RSAES_OAEP_SHA_1, RSAES_OAEP_SHA_256
+from envelope.keys.base import RSAES_OAEP_SHA_1, RSAES_OAEP_SHA_256, SYMMETRIC_DEFAULT
+from envelope.keys.blob import encode_context
 
 # --- Limits from the AWS KMS API reference --------------------------------------------------------
 MAX_ENCRYPT_PLAINTEXT = 4096
@@ -20,6 +21,10 @@ MAX_RANDOM_BYTES = 1024
 MAX_CIPHERTEXT_BLOB = 6144
 MAX_DESCRIPTION = 8192
 MAX_POLICY = 32768
+MAX_KEY_ID = 2048
+MAX_GRANT_TOKENS = 10
+MAX_GRANT_TOKEN = 8192
+ENCRYPTION_ALGORITHMS = (SYMMETRIC_DEFAULT, RSAES_OAEP_SHA_1, RSAES_OAEP_SHA_256)
 DELETION_WINDOW = (7, 30)
 DEFAULT_DELETION_WINDOW = 30
 ROTATION_PERIOD = (90, 2560)
@@ -46,10 +51,14 @@ def invalid(member: str, constraint: str) -> ValidationException:
     )
 
 
+def _wrong_type(member: str, wanted: str, value: object) -> ValidationException:
+    return invalid(member, f"Member must be {wanted}, not {type(value).__name__}")
+
+
 def check_length(member: str, value: bytes, low: int, high: int) -> bytes:
     """A bytes-like member of ``low``..``high`` bytes, returned as ``bytes``."""
     if not isinstance(value, (bytes, bytearray, memoryview)):
-        raise TypeError(f"{member} must be bytes, not {type(value).__name__}")
+        raise _wrong_type(member, "bytes", value)
     value = bytes(value)
     if len(value) < low:
         raise invalid(member, f"Member must have length greater than or equal to {low}")
@@ -61,7 +70,7 @@ def check_length(member: str, value: bytes, low: int, high: int) -> bytes:
 def check_range(member: str, value: int, low: int, high: int) -> int:
     """An integer member within ``low``..``high``."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{member} must be an int, not {type(value).__name__}")
+        raise _wrong_type(member, "an integer", value)
     if value < low:
         raise invalid(member, f"Member must have value greater than or equal to {low}")
     if value > high:
@@ -76,9 +85,12 @@ def check_limit(member: str, limit: int | None, operation: str) -> int:
 
 
 def check_context(context: Mapping[str, str] | None) -> dict[str, str]:
-    """An encryption context as a plain dict of non-empty string keys and string values."""
+    """An encryption context as a plain dict of non-empty string keys and string values that
+    encode as UTF-8 (it is authenticated as its UTF-8 encoding), at most 65,535 pairs."""
     if context is None:
         return {}
+    if not isinstance(context, Mapping):
+        raise _wrong_type("encryptionContext", "a map of strings to strings", context)
     result: dict[str, str] = {}
     for name, value in context.items():
         if not isinstance(name, str) or not isinstance(value, str):
@@ -86,7 +98,59 @@ def check_context(context: Mapping[str, str] | None) -> dict[str, str]:
         if not name:
             raise ValidationException("encryption context keys must not be empty")
         result[name] = value
+    encode_context(result)  # too many pairs or a lone surrogate: a ValidationException now
     return result
+
+
+def check_string(member: str, value: str, low: int = 1, high: int = 2048) -> str:
+    """A string member of ``low``..``high`` characters."""
+    if not isinstance(value, str):
+        raise _wrong_type(member, "a string", value)
+    if len(value) < low:
+        raise invalid(member, f"Member must have length greater than or equal to {low}")
+    if len(value) > high:
+        raise invalid(member, f"Member must have length less than or equal to {high}")
+    return value
+
+
+def check_key_id(value: str, member: str = "keyId") -> str:
+    """A key id, key ARN, alias name or alias ARN: 1..2048 characters."""
+    return check_string(member, value, 1, MAX_KEY_ID)
+
+
+def check_optional_key_id(value: str | None, member: str = "keyId") -> str | None:
+    return None if value is None else check_key_id(value, member)
+
+
+def check_enum(member: str, value: str, allowed: Iterable[str]) -> str:
+    """One of the values KMS's model allows for the member."""
+    options = tuple(allowed)
+    if not isinstance(value, str) or value not in options:
+        raise invalid(member, f"Member must satisfy enum value set: [{', '.join(options)}]")
+    return value
+
+
+def check_flag(member: str, value: bool) -> bool:
+    if not isinstance(value, bool):
+        raise _wrong_type(member, "a boolean", value)
+    return value
+
+
+def check_grant_tokens(tokens: Sequence[str] | None) -> tuple[str, ...]:
+    """Grant tokens as KMS takes them: at most 10, each 1..8192 characters."""
+    if tokens is None:
+        return ()
+    if isinstance(tokens, (str, bytes)) or not isinstance(tokens, Sequence):
+        raise _wrong_type("grantTokens", "a list of strings", tokens)
+    if len(tokens) > MAX_GRANT_TOKENS:
+        raise invalid(
+            "grantTokens", f"Member must have length less than or equal to {MAX_GRANT_TOKENS}"
+        )
+    return tuple(check_string("grantTokens.member", t, 1, MAX_GRANT_TOKEN) for t in tokens)
+
+
+def check_marker(marker: str | None) -> str | None:
+    return None if marker is None else check_string("marker", marker, 1, 1024)
 
 
 def check_alias_name(alias_name: str) -> None:
@@ -105,11 +169,7 @@ def check_alias_name(alias_name: str) -> None:
 
 
 def check_description(description: str) -> str:
-    if not isinstance(description, str) or len(description) > MAX_DESCRIPTION:
-        raise invalid(
-            "description", f"Member must have length less than or equal to {MAX_DESCRIPTION}"
-        )
-    return description
+    return check_string("description", description, 0, MAX_DESCRIPTION)
 
 
 def rsa_plaintext_limit(key_spec: str, algorithm: str) -> int:

@@ -14,6 +14,7 @@ from typing import TypeVar
 
 from envelope.errors import (
     DisabledException,
+    DryRunOperationException,
     KMSInvalidStateException,
     NotFoundException,
 )
@@ -30,11 +31,12 @@ from envelope.keys.base import (
     SYMMETRIC_DEFAULT,
     KeyMetadata,
 )
+from envelope.keys.blob import LAYOUT_VERSION
 from envelope.keys.store import SCRYPT_N, KeyRecord, Keystore, Records
 from envelope.keys.store.home import default_home
 from envelope.keys.validate import (
     UUID_PATTERN,
-    invalid,
+    check_key_id,
 )
 
 _DAY = 86400.0
@@ -61,22 +63,26 @@ class LocalCore:
         home: str | os.PathLike[str] | None = None,
         *,
         passphrase: str | None = None,
-        region: str = "us-east-1",
-        account_id: str = "123456789012",
+        region: str | None = None,
+        account_id: str | None = None,
         _scrypt_n: int = SCRYPT_N,
         _clock: Callable[[], dt.datetime] = _utcnow,
+        _blob_layout: int = LAYOUT_VERSION,
     ) -> None:
         if passphrase is None:
             passphrase = os.environ.get("ENVELOPE_PASSPHRASE") or None
-        self.region = region
-        self.account_id = account_id
         self._clock = _clock
+        self._scrypt_n = _scrypt_n
         self._store = Keystore(
             Path(home) if home is not None else default_home(),
             passphrase=passphrase,
+            region=region,
+            account_id=account_id,
             scrypt_n=_scrypt_n,
         )
-        self._keys = BackingKeys(self._store)
+        self.region = self._store.identity.region
+        self.account_id = self._store.identity.account_id
+        self._keys = BackingKeys(self._store, layout=_blob_layout)
 
     # --- lifecycle -------------------------------------------------------------------------------
     def close(self) -> None:
@@ -97,6 +103,27 @@ class LocalCore:
     def home(self) -> Path:
         return self._store.home
 
+    @property
+    def root_mode(self) -> str:
+        """How the root key is kept: ``file`` (``root.key``) or ``passphrase`` (scrypt)."""
+        return self._store.root_mode
+
+    def rekey(self, *, new_passphrase: str | None = None) -> None:
+        """Re-wrap every backing key under a new root key, in one transaction.
+
+        Args:
+            new_passphrase: protect the store with this passphrase from now on; without it, a
+                new random ``root.key`` file replaces the old root key (or passphrase).
+
+        After it, a stolen copy of the old root key or passphrase opens nothing new. Other
+        processes using a ``root.key`` store take up the new key by themselves; with a
+        passphrase they must be opened again with the new one.
+
+        Raises:
+            KeystoreError: the store cannot be written.
+        """
+        self._store.rekey(passphrase=new_passphrase, scrypt_n=self._scrypt_n)
+
     # --- identifiers and states -------------------------------------------------------------------
     def _arn(self, key_id: str) -> str:
         return f"arn:aws:kms:{self.region}:{self.account_id}:key/{key_id}"
@@ -114,8 +141,7 @@ class LocalCore:
 
         With ``records`` from a write transaction, the lookup is part of that transaction.
         """
-        if not isinstance(key_id, str) or not key_id:
-            raise invalid("keyId", "Member must have length greater than or equal to 1")
+        check_key_id(key_id)
         records = self._purge_due_deletions(records)
         name = key_id
         prefix = f"arn:aws:kms:{self.region}:{self.account_id}:"
@@ -141,6 +167,14 @@ class LocalCore:
             raise NotFoundException(f"Key '{self._arn(name)}' does not exist")
         return key
 
+    @staticmethod
+    def _dry_run_stops_here(dry_run: bool) -> None:
+        """KMS's DryRun: every check passed, so say it would have succeeded and do nothing."""
+        if dry_run:
+            raise DryRunOperationException(
+                "The request would have succeeded, but the DryRun option is set."
+            )
+
     def _usable(self, key: KeyRecord) -> None:
         """Raise unless the key may be used in a cryptographic operation."""
         if key.state == DISABLED:
@@ -159,7 +193,9 @@ class LocalCore:
             due = records.keys_due_for_deletion(PENDING_DELETION, now)
             for key_id in due:
                 records.destroy_key(key_id)
-            self._keys.forget(set(due))
+            if due:
+                self._keys.forget(set(due))
+                self._store.request_scrub()  # get the destroyed material out of the WAL too
             return records
         if self._store.reader.keys_due_for_deletion(PENDING_DELETION, now):
             with self._store.write() as tx:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 from envelope.errors import (
     IncorrectKeyException,
@@ -34,15 +35,20 @@ from envelope.keys.local.core import LocalCore, _symmetric
 from envelope.keys.store import KeyRecord
 from envelope.keys.validate import (
     DATA_KEY_SPECS,
+    ENCRYPTION_ALGORITHMS,
     MAX_CIPHERTEXT_BLOB,
     MAX_DATA_KEY_BYTES,
     MAX_ENCRYPT_PLAINTEXT,
     MAX_RANDOM_BYTES,
     RSA_ALGORITHMS,
     check_context,
+    check_enum,
+    check_flag,
+    check_grant_tokens,
+    check_key_id,
     check_length,
+    check_optional_key_id,
     check_range,
-    invalid,
 )
 
 
@@ -78,12 +84,6 @@ class CryptoOperations(LocalCore):
             self._usable(key)
             refuse_rsa_context(context)
             return self._keys.rsa_decrypt(key, ciphertext_blob, algorithm), key
-        if algorithm != SYMMETRIC_DEFAULT:
-            raise invalid(
-                "encryptionAlgorithm",
-                "Member must satisfy enum value set: "
-                f"[{SYMMETRIC_DEFAULT}, {RSAES_OAEP_SHA_1}, {RSAES_OAEP_SHA_256}]",
-            )
         wanted = self._resolve(key_id) if key_id is not None else None
         if wanted is not None and not _symmetric(wanted):
             raise InvalidKeyUsageException(
@@ -112,12 +112,19 @@ class CryptoOperations(LocalCore):
         plaintext: bytes,
         encryption_context: EncryptionContext | None = None,
         encryption_algorithm: str = SYMMETRIC_DEFAULT,
+        grant_tokens: Sequence[str] | None = None,
+        dry_run: bool = False,
     ) -> EncryptResult:
+        check_key_id(key_id)
         plaintext = check_length("plaintext", plaintext, 1, MAX_ENCRYPT_PLAINTEXT)
         context = check_context(encryption_context)
+        check_enum("encryptionAlgorithm", encryption_algorithm, ENCRYPTION_ALGORITHMS)
+        check_grant_tokens(grant_tokens)
+        check_flag("dryRun", dry_run)
         key = self._resolve(key_id)
         self._usable(key)
         blob = self._encrypt_with(key, plaintext, context, encryption_algorithm)
+        self._dry_run_stops_here(dry_run)
         return EncryptResult(
             ciphertext_blob=blob,
             key_id=self._arn(key.key_id),
@@ -131,10 +138,17 @@ class CryptoOperations(LocalCore):
         encryption_context: EncryptionContext | None = None,
         key_id: str | None = None,
         encryption_algorithm: str = SYMMETRIC_DEFAULT,
+        grant_tokens: Sequence[str] | None = None,
+        dry_run: bool = False,
     ) -> DecryptResult:
         context = check_context(encryption_context)
+        check_optional_key_id(key_id)
         algorithm = encryption_algorithm or SYMMETRIC_DEFAULT
+        check_enum("encryptionAlgorithm", algorithm, ENCRYPTION_ALGORITHMS)
+        check_grant_tokens(grant_tokens)
+        check_flag("dryRun", dry_run)
         plaintext, key = self._decrypt_blob(ciphertext_blob, context, key_id, algorithm)
+        self._dry_run_stops_here(dry_run)
         return DecryptResult(
             plaintext=plaintext, key_id=self._arn(key.key_id), encryption_algorithm=algorithm
         )
@@ -149,10 +163,22 @@ class CryptoOperations(LocalCore):
         destination_encryption_context: EncryptionContext | None = None,
         source_encryption_algorithm: str = SYMMETRIC_DEFAULT,
         destination_encryption_algorithm: str = SYMMETRIC_DEFAULT,
+        grant_tokens: Sequence[str] | None = None,
+        dry_run: bool = False,
     ) -> ReEncryptResult:
         """Decrypt inside the service and encrypt under the destination key's newest version."""
         source_context = check_context(source_encryption_context)
         destination_context = check_context(destination_encryption_context)
+        check_key_id(destination_key_id, "destinationKeyId")
+        check_optional_key_id(source_key_id, "sourceKeyId")
+        check_enum("sourceEncryptionAlgorithm", source_encryption_algorithm, ENCRYPTION_ALGORITHMS)
+        check_enum(
+            "destinationEncryptionAlgorithm",
+            destination_encryption_algorithm,
+            ENCRYPTION_ALGORITHMS,
+        )
+        check_grant_tokens(grant_tokens)
+        check_flag("dryRun", dry_run)
         destination = self._resolve(destination_key_id)
         self._usable(destination)
         plaintext, source = self._decrypt_blob(
@@ -161,6 +187,7 @@ class CryptoOperations(LocalCore):
         blob = self._encrypt_with(
             destination, plaintext, destination_context, destination_encryption_algorithm
         )
+        self._dry_run_stops_here(dry_run)
         return ReEncryptResult(
             ciphertext_blob=blob,
             source_key_id=self._arn(source.key_id),
@@ -175,13 +202,16 @@ class CryptoOperations(LocalCore):
         number_of_bytes: int | None,
         key_spec: str | None,
         encryption_context: EncryptionContext | None,
+        grant_tokens: Sequence[str] | None,
+        dry_run: bool,
     ) -> tuple[bytes, bytes, str]:
+        check_key_id(key_id)
+        check_grant_tokens(grant_tokens)
+        check_flag("dryRun", dry_run)
         if (number_of_bytes is None) == (key_spec is None):
             raise ValidationException("Please specify either number of bytes or key spec.")
         if key_spec is not None:
-            if key_spec not in DATA_KEY_SPECS:
-                raise invalid("keySpec", "Member must satisfy enum value set: [AES_256, AES_128]")
-            size = DATA_KEY_SPECS[key_spec]
+            size = DATA_KEY_SPECS[check_enum("keySpec", key_spec, DATA_KEY_SPECS)]
         else:
             assert number_of_bytes is not None
             size = check_range("numberOfBytes", number_of_bytes, 1, MAX_DATA_KEY_BYTES)
@@ -194,6 +224,7 @@ class CryptoOperations(LocalCore):
             )
         plaintext = os.urandom(size)
         blob = self._encrypt_with(key, plaintext, context, SYMMETRIC_DEFAULT)
+        self._dry_run_stops_here(dry_run)
         return plaintext, blob, self._arn(key.key_id)
 
     def generate_data_key(
@@ -203,8 +234,12 @@ class CryptoOperations(LocalCore):
         number_of_bytes: int | None = None,
         key_spec: str | None = None,
         encryption_context: EncryptionContext | None = None,
+        grant_tokens: Sequence[str] | None = None,
+        dry_run: bool = False,
     ) -> GenerateDataKeyResult:
-        plaintext, blob, arn = self._data_key(key_id, number_of_bytes, key_spec, encryption_context)
+        plaintext, blob, arn = self._data_key(
+            key_id, number_of_bytes, key_spec, encryption_context, grant_tokens, dry_run
+        )
         return GenerateDataKeyResult(ciphertext_blob=blob, plaintext=plaintext, key_id=arn)
 
     def generate_data_key_without_plaintext(
@@ -214,15 +249,23 @@ class CryptoOperations(LocalCore):
         number_of_bytes: int | None = None,
         key_spec: str | None = None,
         encryption_context: EncryptionContext | None = None,
+        grant_tokens: Sequence[str] | None = None,
+        dry_run: bool = False,
     ) -> GenerateDataKeyWithoutPlaintextResult:
-        _plain, blob, arn = self._data_key(key_id, number_of_bytes, key_spec, encryption_context)
+        _plain, blob, arn = self._data_key(
+            key_id, number_of_bytes, key_spec, encryption_context, grant_tokens, dry_run
+        )
         return GenerateDataKeyWithoutPlaintextResult(ciphertext_blob=blob, key_id=arn)
 
     def generate_random(self, *, number_of_bytes: int) -> GenerateRandomResult:
         size = check_range("numberOfBytes", number_of_bytes, 1, MAX_RANDOM_BYTES)
         return GenerateRandomResult(plaintext=os.urandom(size))
 
-    def get_public_key(self, *, key_id: str) -> GetPublicKeyResult:
+    def get_public_key(
+        self, *, key_id: str, grant_tokens: Sequence[str] | None = None
+    ) -> GetPublicKeyResult:
+        check_key_id(key_id)
+        check_grant_tokens(grant_tokens)
         key = self._resolve(key_id)
         if _symmetric(key):
             raise UnsupportedOperationException(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from envelope.errors import (
     AlreadyExistsException,
@@ -36,9 +37,12 @@ from envelope.keys.validate import (
     DELETION_WINDOW,
     check_alias_name,
     check_description,
+    check_enum,
+    check_grant_tokens,
     check_limit,
+    check_marker,
+    check_optional_key_id,
     check_range,
-    invalid,
 )
 
 
@@ -56,12 +60,8 @@ class KeyManagement(LocalCore):
     ) -> KeyMetadataResult:
         """Create a key whose material is generated here and never leaves the service."""
         check_description(description)
-        if key_spec not in KEY_SPECS:
-            raise invalid(
-                "keySpec", f"Member must satisfy enum value set: [{', '.join(KEY_SPECS)}]"
-            )
-        if key_usage != ENCRYPT_DECRYPT:
-            raise invalid("keyUsage", f"Member must satisfy enum value set: [{ENCRYPT_DECRYPT}]")
+        check_enum("keySpec", key_spec, KEY_SPECS)
+        check_enum("keyUsage", key_usage, (ENCRYPT_DECRYPT,))
         policy = default_policy(self.account_id) if policy is None else check_policy(policy)
         now = self._now()
         key = KeyRecord(
@@ -78,11 +78,15 @@ class KeyManagement(LocalCore):
             records.add_version(key.key_id, 1, now, None, material)
         return KeyMetadataResult(self._metadata(key))
 
-    def describe_key(self, *, key_id: str) -> KeyMetadataResult:
+    def describe_key(
+        self, *, key_id: str, grant_tokens: Sequence[str] | None = None
+    ) -> KeyMetadataResult:
+        check_grant_tokens(grant_tokens)
         return KeyMetadataResult(self._metadata(self._resolve(key_id)))
 
     def list_keys(self, *, limit: int | None = None, marker: str | None = None) -> ListKeysResult:
         size = check_limit("limit", limit, "keys")
+        check_marker(marker)
         ids = self._purge_due_deletions().key_ids()
         chunk, truncated, next_marker = page(ids, lambda k: k, size, marker)
         entries = tuple(KeyListEntry(key_id=k, key_arn=self._arn(k)) for k in chunk)
@@ -150,6 +154,8 @@ class KeyManagement(LocalCore):
         self, *, key_id: str | None = None, limit: int | None = None, marker: str | None = None
     ) -> ListAliasesResult:
         size = check_limit("limit", limit, "aliases")
+        check_marker(marker)
+        check_optional_key_id(key_id)
         records = self._purge_due_deletions()
         target = None if key_id is None else self._resolve(key_id, aliases=False).key_id
         rows = records.aliases(target)

@@ -22,6 +22,7 @@ from envelope.keys.validate import (
     MAX_ON_DEMAND_ROTATIONS,
     ROTATION_PERIOD,
     check_limit,
+    check_marker,
     check_range,
 )
 
@@ -52,11 +53,22 @@ class Rotation(LocalCore):
         )
         with self._store.write() as records:
             key = self._rotatable(key_id, records)
+            if (
+                key.rotation_enabled
+                and key.next_rotation is not None
+                and key.rotation_period is not None
+            ):
+                # Already rotating: the schedule keeps its anchor (the last automatic rotation,
+                # or when rotation was turned on), so calling this again never postpones a
+                # rotation; a new period counts from that anchor.
+                anchor = key.next_rotation - key.rotation_period * _DAY
+            else:
+                anchor = self._now()
             records.update_key(
                 key.changed(
                     rotation_enabled=True,
                     rotation_period=period,
-                    next_rotation=self._now() + period * _DAY,
+                    next_rotation=anchor + period * _DAY,
                 )
             )
 
@@ -98,6 +110,7 @@ class Rotation(LocalCore):
         self, *, key_id: str, limit: int | None = None, marker: str | None = None
     ) -> ListKeyRotationsResult:
         size = check_limit("limit", limit, "rotations")
+        check_marker(marker)
         key = self._resolve(key_id, aliases=False)
         self._only_symmetric_rotates(key)
         self._not_pending(key)

@@ -7,7 +7,9 @@ key) so that a wrong passphrase or a foreign ``root.key`` is refused before anyt
 
 from __future__ import annotations
 
+import contextlib
 import os
+import unicodedata
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -15,8 +17,11 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from envelope.errors import KeystoreError, WrongPassphraseError
+from envelope.keys.store.files import check_file, read_private
 
 ROOT_KEY_NAME = "root.key"
+NEW_ROOT_KEY_NAME = "root.key.new"
+"""A rekey writes the next root-key file here; it replaces ``root.key`` once the store commits."""
 
 # scrypt cost for new passphrase keystores: N=2^17, r=8 uses 128 MiB and about half a second,
 # the strength OWASP recommends for scrypt. Existing stores keep the cost stored in them.
@@ -87,39 +92,73 @@ def open_root_key(
         WrongPassphraseError: the passphrase or ``root.key`` does not open this store.
     """
     mode = meta.get("root_mode", b"").decode(errors="replace")
+    verifier = meta.get("verifier", b"")
     if mode == "passphrase":
         if passphrase is None:
             raise KeystoreError(
                 f"the keystore in {home} is protected by a passphrase; set ENVELOPE_PASSPHRASE"
             )
-        key = known or derive(passphrase, meta)
-    elif mode == "file":
-        if passphrase is not None:
-            raise KeystoreError(
-                f"the keystore in {home} uses a root-key file, not a passphrase; "
-                "unset ENVELOPE_PASSPHRASE"
-            )
-        key = known or root_key_from_file(home, create=False)
-    else:
+        if known is not None:
+            return known
+        key = derive(passphrase, meta)
+        if verifies(key, verifier):
+            return key
+        raw = _encoded(passphrase, normalize=False)
+        if raw != _encoded(passphrase):
+            legacy = derive_raw(raw, meta)  # a store made before passphrases were normalised
+            if verifies(legacy, verifier):
+                return legacy
+        raise WrongPassphraseError("the passphrase does not open this keystore")
+    if mode != "file":
         raise KeystoreError(f"the keystore in {home} is damaged (unknown root mode)")
-    verifier = meta.get("verifier", b"")
+    if passphrase is not None:
+        raise KeystoreError(
+            f"the keystore in {home} uses a root-key file, not a passphrase; "
+            "unset ENVELOPE_PASSPHRASE"
+        )
+    key = known or root_key_from_file(home, create=False)
+    if verifies(key, verifier):
+        # A leftover root.key.new (a rekey that died before its commit, or one in progress in
+        # another process) is left alone: it opens nothing, and the next rekey replaces it.
+        return key
+    pending = home / NEW_ROOT_KEY_NAME
+    if check_file(pending, secret=True):
+        # A rekey committed but died before moving its new root key into place: finish it.
+        candidate = _read_key_file(pending)
+        if verifies(candidate, verifier):
+            with contextlib.suppress(FileNotFoundError):  # another opener may finish it first
+                os.replace(pending, home / ROOT_KEY_NAME)
+            fsync_folder(home)
+            return candidate
+    raise WrongPassphraseError(f"the root-key file does not open the keystore in {home}")
+
+
+def verifies(key: bytes, verifier: bytes) -> bool:
+    """True if ``key`` opens a store's verifier."""
     try:
         AESGCM(key).decrypt(verifier[:12], verifier[12:], _VERIFIER_AAD)
     except (InvalidTag, ValueError):
-        if mode == "passphrase":
-            raise WrongPassphraseError("the passphrase does not open this keystore") from None
-        raise WrongPassphraseError(
-            f"the root-key file does not open the keystore in {home}"
-        ) from None
-    return key
+        return False
+    return True
+
+
+def new_verifier(key: bytes) -> bytes:
+    """A verifier for a new root key."""
+    return _verifier(key)
 
 
 def derive(passphrase: str, meta: dict[str, bytes]) -> bytes:
-    """scrypt over the passphrase with the salt and cost stored in ``meta``.
+    """scrypt over the NFC-normalised passphrase with the salt and cost stored in ``meta``.
 
     Raises:
-        KeystoreError: the stored parameters are missing or out of range.
+        KeystoreError: the stored parameters are missing or out of range, or the passphrase is
+            not UTF-8.
     """
+    return derive_raw(_encoded(passphrase), meta)
+
+
+def derive_raw(secret: bytes, meta: dict[str, bytes]) -> bytes:
+    """scrypt over already-encoded passphrase bytes (see ``derive``)."""
     try:
         n = int(meta["scrypt_n"])
         r = int(meta["scrypt_r"])
@@ -129,7 +168,23 @@ def derive(passphrase: str, meta: dict[str, bytes]) -> bytes:
         raise KeystoreError("the keystore's passphrase parameters are damaged") from None
     if not (2 <= n <= _MAX_SCRYPT_N and 1 <= r <= 32 and 1 <= p <= 16 and len(salt) == 32):
         raise KeystoreError("the keystore's passphrase parameters are out of range")
-    return Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(passphrase.encode("utf-8"))
+    return Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(secret)
+
+
+def _encoded(passphrase: str, *, normalize: bool = True) -> bytes:
+    """The passphrase as UTF-8, NFC-normalised so the same text typed anywhere opens the store.
+
+    Raises:
+        KeystoreError: it holds bytes that are not UTF-8 (as a non-UTF-8 environment variable
+            does); the message never quotes it.
+    """
+    text = unicodedata.normalize("NFC", passphrase) if normalize else passphrase
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise KeystoreError(
+            "the passphrase (ENVELOPE_PASSPHRASE) is not valid UTF-8 text"
+        ) from None
 
 
 def _verifier(key: bytes) -> bytes:
@@ -151,16 +206,11 @@ def root_key_from_file(home: Path, *, create: bool) -> bytes:
         KeystoreError: the file is missing (and not to be created) or damaged.
     """
     path = home / ROOT_KEY_NAME
-    if not create and not path.exists():
+    exists = check_file(path, secret=True)
+    if not create and not exists:
         raise KeystoreError(f"the root-key file {path} of this keystore is missing")
-    if not path.exists():
-        temp = home / f".{ROOT_KEY_NAME}.{os.getpid()}.{os.urandom(4).hex()}"
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            os.write(fd, os.urandom(32))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    if not exists:
+        temp = write_key_file(home, os.urandom(32))
         try:
             os.link(temp, path)
         except FileExistsError:
@@ -168,13 +218,38 @@ def root_key_from_file(home: Path, *, create: bool) -> bytes:
         finally:
             os.unlink(temp)
         fsync_folder(home)
-    data = path.read_bytes()
+        check_file(path, secret=True)
+    return _read_key_file(path)
+
+
+def write_key_file(home: Path, key: bytes, name: str | None = None) -> Path:
+    """Write ``key`` to a new private file (0600, synced) in ``home``; returns its path.
+
+    Without ``name``, the file gets a unique temporary name.
+    """
+    path = home / (name or f".{ROOT_KEY_NAME}.{os.getpid()}.{os.urandom(4).hex()}")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except OSError as e:
+        raise KeystoreError(f"cannot create the root-key file {path}: {e.strerror}") from None
+    try:
+        os.write(fd, key)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return path
+
+
+def _read_key_file(path: Path) -> bytes:
+    data = read_private(path, limit=32)
     if len(data) != 32:
         raise KeystoreError(f"root-key file {path} is damaged (it must hold 32 bytes)")
     return data
 
 
 def fsync_folder(home: Path) -> None:
+    """Make a rename or a new name in ``home`` durable."""
     fd = os.open(home, os.O_RDONLY)
     try:
         os.fsync(fd)

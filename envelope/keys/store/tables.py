@@ -82,6 +82,13 @@ class Records:
     def meta(self) -> dict[str, bytes]:
         return {name: bytes(value) for name, value in self._x.rows("SELECT name, value FROM meta")}
 
+    def set_meta(self, values: dict[str, bytes]) -> None:
+        for name, value in values.items():
+            self._x.run("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, value))
+
+    def delete_meta(self, name: str) -> None:
+        self._x.run("DELETE FROM meta WHERE name = ?", (name,))
+
     def insert_meta_if_empty(self, meta: dict[str, bytes]) -> bool:
         """Store a new keystore's metadata unless another process already did; True if stored."""
         if self._x.rows("SELECT 1 FROM meta LIMIT 1"):
@@ -158,6 +165,18 @@ class Records:
             "SELECT wrapped FROM versions WHERE key_id = ? AND version = ?", (key_id, version)
         )
         return self._root.unwrap(key_id, version, bytes(rows[0][0])) if rows else None
+
+    def rewrap_all(self, new_root: RootKey) -> int:
+        """Re-wrap every stored backing key under ``new_root``; returns how many were moved."""
+        assert self._root is not None
+        rows = self._x.rows("SELECT key_id, version, wrapped FROM versions")
+        for key_id, version, wrapped in rows:
+            material = self._root.unwrap(key_id, version, bytes(wrapped))
+            self._x.run(
+                "UPDATE versions SET wrapped = ? WHERE key_id = ? AND version = ?",
+                (new_root.wrap(key_id, version, material), key_id, version),
+            )
+        return len(rows)
 
     def rotations(self, key_id: str) -> list[VersionRecord]:
         """Every version after the first, oldest first."""
