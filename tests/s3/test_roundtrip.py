@@ -119,3 +119,47 @@ def test_several_keys_first_wraps_any_reads(s3: Any, bucket: str, local_key: Kms
     assert reader.get_object(Bucket=bucket, Key="k")["Body"].read() == b"z"
     info = reader.inspect_object(Bucket=bucket, Key="k")
     assert (info.format, info.wrap_alg, info.size, info.plaintext_size) == ("V3", "AES/GCM", 17, 1)
+
+
+class _FailingSource(io.RawIOBase):
+    """Gives ``good`` bytes, then fails as a dying disk or pipe would."""
+
+    def __init__(self, good: int) -> None:
+        super().__init__()
+        self.left = good
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self.left <= 0:
+            raise OSError("the source broke")
+        n = min(len(buffer), self.left)
+        buffer[:n] = b"\0" * n
+        self.left -= n
+        return n
+
+
+def test_failed_upload_is_aborted(s3: Any, bucket: str, local_key: KmsKey) -> None:
+    """A source that breaks after two parts: the multipart upload is aborted, no object exists."""
+    client = EncryptedS3Client(s3, keys=local_key, multipart_threshold=1 * MIB, part_size=5 * MIB)
+    with pytest.raises(OSError, match="the source broke"):
+        client.upload_fileobj(_FailingSource(12 * MIB), bucket, "broken")
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    assert s3.list_objects_v2(Bucket=bucket).get("KeyCount") == 0
+
+
+def test_non_blocking_source_is_refused(s3: Any, bucket: str, local_key: KmsKey) -> None:
+    class _NonBlocking(io.RawIOBase):
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer: Any) -> None:
+            return None  # "no data yet": not the end of the input
+
+    from envelope.errors import S3EncryptionError
+
+    client = EncryptedS3Client(s3, keys=local_key)
+    with pytest.raises(S3EncryptionError, match="non-blocking"):
+        client.upload_fileobj(_NonBlocking(), bucket, "nb")
+    assert s3.list_objects_v2(Bucket=bucket).get("KeyCount") == 0
