@@ -31,10 +31,19 @@ REGION = "us-east-1"
 class EnvelopeServer:
     """``envelope serve --port PORT`` in a subprocess; ``start()`` waits until /health answers."""
 
-    def __init__(self, home: Path, *, args: tuple[str, ...] = (), log: Path | None = None) -> None:
+    def __init__(
+        self,
+        home: Path,
+        *,
+        args: tuple[str, ...] = (),
+        log: Path | None = None,
+        tls_ca: Path | None = None,
+    ) -> None:
         self.home = home
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.tls_ca = tls_ca
+        """The certificate to trust when the server speaks HTTPS (``--tls-cert``)."""
+        self.url = f"{'https' if tls_ca else 'http'}://127.0.0.1:{self.port}"
         self.args = args
         self.log = log or home.parent / f"serve-{self.port}.log"
         self.access_key_id = ""
@@ -68,8 +77,12 @@ class EnvelopeServer:
         raise RuntimeError(f"envelope serve did not answer on {self.url} within {timeout} s")
 
     def healthy(self) -> bool:
+        import ssl
+
+        context = ssl.create_default_context(cafile=str(self.tls_ca)) if self.tls_ca else None
         try:
-            with urllib.request.urlopen(f"{self.url}/health", timeout=2) as response:
+            url = f"{self.url}/health"
+            with urllib.request.urlopen(url, timeout=2, context=context) as response:
                 return bool(json.loads(response.read()) == {"status": "ok"})
         except (OSError, ValueError):
             return False
@@ -105,6 +118,8 @@ class EnvelopeServer:
             "aws_access_key_id": self.access_key_id,
             "aws_secret_access_key": self.secret_access_key,
         }
+        if self.tls_ca:
+            settings["verify"] = str(self.tls_ca)
         settings.update(options)
         return boto3.session.Session().client("kms", **settings)
 

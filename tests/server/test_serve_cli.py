@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
+import ipaddress
 import json
 import signal
 import socket
@@ -10,6 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from envelope.keys.local import LocalKeyService
 from tests.cli.conftest import Run, envelope, fails
@@ -93,3 +99,30 @@ def test_sigterm_finishes_requests_in_flight(tmp_path: Path) -> None:
     assert server.stop() == 0, server.log_text()
     with LocalKeyService(server.home) as local:  # the keystore is whole and has the key
         assert local.describe_key(key_id=key_id).key_metadata.description == "d" * 1000
+
+
+def test_tls(tmp_path: Path) -> None:
+    """--tls-cert/--tls-key serve HTTPS; a client that trusts the certificate talks KMS over it."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName(
+            [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))  # fmt: skip
+    args = ("--tls-cert", str(cert_path), "--tls-key", str(key_path))
+    with EnvelopeServer(tmp_path / "home", args=args, tls_ca=cert_path) as server:
+        assert server.url.startswith("https://")
+        kms = server.client()
+        arn = kms.create_key()["KeyMetadata"]["Arn"]
+        blob = kms.encrypt(KeyId=arn, Plaintext=b"over tls")["CiphertextBlob"]
+        assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"over tls"
