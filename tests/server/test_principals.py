@@ -129,3 +129,18 @@ def test_principals_survive_a_rekey_while_serving(tmp_path: Path, envelope: Run)
         assert kms.list_keys()["Keys"][0]["KeyId"] == key
     with Principals(server.home) as principals:
         assert principals.lookup(server.access_key_id) is not None
+
+
+def test_principal_commands_load_no_server_dependencies(tmp_path: Path) -> None:
+    """``envelope principal`` needs the keystore only: no botocore, no granian."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\nfrom envelope_cli import main\nsys.argv = ['envelope', 'principal', 'list']\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'botocore', 'granian'}))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, timeout=120)
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout.decode().strip().splitlines()[-1] == "[]"
