@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from envelope.errors import KeyServiceConfigurationError, KeyServiceError
+from envelope.keys.aws_access import AwsAccess
 from envelope.keys.aws_shapes import blob, context, metadata, required_utc, tokens, utc
 from envelope.keys.base import (
     ENCRYPT_DECRYPT,
@@ -42,7 +43,7 @@ if TYPE_CHECKING:  # pragma: no cover
 _T = TypeVar("_T")
 
 
-class AwsKmsKeyService:
+class AwsKmsKeyService(AwsAccess):
     """The KeyService contract served by AWS KMS (or any KMS-compatible endpoint) through boto3.
 
     Args:
@@ -133,6 +134,7 @@ class AwsKmsKeyService:
         key_usage: str = ENCRYPT_DECRYPT,
         key_spec: str = SYMMETRIC_DEFAULT,
         policy: str | None = None,
+        bypass_policy_lockout_safety_check: bool = False,
     ) -> KeyMetadataResult:
         """Create a key (KMS CreateKey).
 
@@ -141,6 +143,8 @@ class AwsKmsKeyService:
             key_usage: ``ENCRYPT_DECRYPT``.
             key_spec: ``SYMMETRIC_DEFAULT`` or ``RSA_2048``/``RSA_3072``/``RSA_4096``.
             policy: key policy JSON; the default policy when omitted.
+            bypass_policy_lockout_safety_check: skip KMS's check that ``policy`` lets the
+                caller change it again.
 
         Returns:
             The new key's metadata.
@@ -155,6 +159,7 @@ class AwsKmsKeyService:
             KeyUsage=key_usage,
             KeySpec=key_spec,
             Policy=policy,
+            BypassPolicyLockoutSafetyCheck=bypass_policy_lockout_safety_check or None,
         )
         return KeyMetadataResult(metadata(response["KeyMetadata"]))
 

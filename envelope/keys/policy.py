@@ -295,6 +295,11 @@ def _action(action: str, where: str) -> str:
 
 
 # --- evaluation --------------------------------------------------------------------------------
+def is_aws_principal(arn: str) -> bool:
+    """Whether ``arn`` is an AWS principal ARN (an account, user, role or role session)."""
+    return bool(_AWS_PRINCIPAL.fullmatch(arn))
+
+
 def account_of(principal: str) -> str | None:
     """The account of a principal ARN (``arn:aws:iam::ACCOUNT:...``), or None."""
     parts = principal.split(":", 5)

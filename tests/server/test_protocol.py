@@ -31,7 +31,7 @@ def test_every_contract_operation_is_served(protocol: Protocol) -> None:
     contract = {name for name in vars(base.KeyService) if not name.startswith("_")}
     served = {op.method for op in protocol.operations.values()}
     assert served == contract
-    assert len(served) == 22
+    assert len(served) == 32
 
 
 def test_every_kms_error_has_its_status() -> None:
@@ -79,6 +79,11 @@ def _conforms(value: Any, shape: Shape, path: str) -> None:
         assert isinstance(value, list), path
         for item in value:
             _conforms(item, shape.member, path)  # type: ignore[attr-defined]
+    elif kind == "map":
+        assert isinstance(value, dict), path
+        for name, item in value.items():
+            _conforms(name, shape.key, f"{path} key")  # type: ignore[attr-defined]
+            _conforms(item, shape.value, f"{path}.{name}")  # type: ignore[attr-defined]
     elif kind == "blob":
         base64.b64decode(value, validate=True)
     elif kind == "timestamp":
@@ -123,7 +128,16 @@ def test_results_render_in_the_output_shapes(tmp_path: Path) -> None:
             "ScheduleKeyDeletion": kms.schedule_key_deletion(key_id=other,
                                                             pending_window_in_days=7),
             "CancelKeyDeletion": kms.cancel_key_deletion(key_id=other),
+            "GetKeyPolicy": kms.get_key_policy(key_id=key_id),
+            "ListKeyPolicies": kms.list_key_policies(key_id=key_id),
+            "CreateGrant": kms.create_grant(
+                key_id=key_id, grantee_principal=kms.caller, operations=["Decrypt"],
+                retiring_principal=kms.caller, name="shape",
+                constraints={"EncryptionContextSubset": {"a": "b"}}),
+            "ListGrants": kms.list_grants(key_id=key_id),
+            "ListRetirableGrants": kms.list_retirable_grants(retiring_principal=kms.caller),
         }  # fmt: skip
+        assert results["ListGrants"].grants and results["ListRetirableGrants"].grants
         for name, result in results.items():
             shape = MODEL.operation_model(name).output_shape
             assert shape is not None, name
@@ -133,7 +147,9 @@ def test_results_render_in_the_output_shapes(tmp_path: Path) -> None:
             if secret is not None:
                 assert base64.b64decode(document["Plaintext"]) == secret
         assert set(results) | {"EnableKey", "DisableKey", "CreateAlias", "DeleteAlias",
-                               "EnableKeyRotation", "DisableKeyRotation"} == set(
+                               "EnableKeyRotation", "DisableKeyRotation", "PutKeyPolicy",
+                               "RetireGrant", "RevokeGrant", "UpdateAlias",
+                               "UpdateKeyDescription"} == set(
             protocol.operations)  # fmt: skip
 
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from envelope.errors import (
     AlreadyExistsException,
     KMSInvalidStateException,
-    NotFoundException,
+    ValidationException,
 )
 from envelope.keys.backing import (
     new_material,
@@ -28,6 +28,7 @@ from envelope.keys.base import (
     ListKeysResult,
     ScheduleKeyDeletionResult,
 )
+from envelope.keys.local.access import lockout_check
 from envelope.keys.local.core import _DAY, LocalCore, _ts, _utcnow
 from envelope.keys.pages import page
 from envelope.keys.policy import check_policy, default_policy
@@ -38,7 +39,9 @@ from envelope.keys.validate import (
     check_alias_name,
     check_description,
     check_enum,
+    check_flag,
     check_grant_tokens,
+    check_key_id,
     check_limit,
     check_marker,
     check_optional_key_id,
@@ -57,11 +60,23 @@ class KeyManagement(LocalCore):
         key_usage: str = ENCRYPT_DECRYPT,
         key_spec: str = SYMMETRIC_DEFAULT,
         policy: str | None = None,
+        bypass_policy_lockout_safety_check: bool = False,
     ) -> KeyMetadataResult:
-        """Create a key whose material is generated here and never leaves the service."""
+        """Create a key whose material is generated here and never leaves the service.
+
+        A ``policy`` given must let the caller call PutKeyPolicy on the new key, unless
+        ``bypass_policy_lockout_safety_check`` (KMS's lockout safety check); without one, the
+        key gets AWS's default policy.
+
+        Raises:
+            MalformedPolicyDocumentException: not a valid key policy, or one that would lock the
+                caller out.
+            LimitExceededException: a policy over 32 KB.
+        """
         check_description(description)
         check_enum("keySpec", key_spec, KEY_SPECS)
         check_enum("keyUsage", key_usage, (ENCRYPT_DECRYPT,))
+        check_flag("bypassPolicyLockoutSafetyCheck", bypass_policy_lockout_safety_check)
         policy = default_policy(self.account_id) if policy is None else check_policy(policy)
         now = self._now()
         key = KeyRecord(
@@ -72,6 +87,7 @@ class KeyManagement(LocalCore):
             key_usage=key_usage,
             state=ENABLED,
         )
+        lockout_check(self, policy, key, bypass=bypass_policy_lockout_safety_check)
         material = new_material(key_spec)  # RSA generation takes a while: outside the lock
         with self._store.write() as records:
             records.insert_key(key, policy=policy)
@@ -91,6 +107,19 @@ class KeyManagement(LocalCore):
         chunk, truncated, next_marker = page(ids, lambda k: k, size, marker)
         entries = tuple(KeyListEntry(key_id=k, key_arn=self._arn(k)) for k in chunk)
         return ListKeysResult(keys=entries, truncated=truncated, next_marker=next_marker)
+
+    def update_key_description(self, *, key_id: str, description: str) -> None:
+        """Replace a key's description.
+
+        Raises:
+            KMSInvalidStateException: the key is pending deletion.
+        """
+        check_key_id(key_id)
+        check_description(description)
+        with self._store.write() as records:
+            key = self._resolve(key_id, aliases=False, records=records)
+            self._not_pending(key)
+            records.update_key(key.changed(description=description))
 
     def enable_key(self, *, key_id: str) -> None:
         self._set_state(key_id, ENABLED)
@@ -144,11 +173,39 @@ class KeyManagement(LocalCore):
             now = self._now()
             records.insert_alias(AliasRecord(alias_name, key.key_id, now, now))
 
+    def update_alias(self, *, alias_name: str, target_key_id: str) -> None:
+        """Point an existing alias at another key of the same type and usage (KMS UpdateAlias:
+        ``kms:UpdateAlias`` on the current key and on the new one).
+
+        Raises:
+            NotFoundException: no such alias or key.
+            ValidationException: the new key differs in type (symmetric or not) or usage.
+            KMSInvalidStateException: the new key is pending deletion.
+        """
+        check_alias_name(alias_name)
+        check_key_id(target_key_id, "targetKeyId")
+        with self._store.write() as records:
+            current = self._resolve(alias_name, records=records)
+            target = self._resolve(target_key_id, aliases=False, records=records)
+            self._not_pending(target)
+            if (current.key_spec == SYMMETRIC_DEFAULT) != (
+                target.key_spec == SYMMETRIC_DEFAULT
+            ) or current.key_usage != target.key_usage:
+                raise ValidationException(
+                    f"{self._arn(target.key_id)} is not the same type of key as "
+                    f"{self._arn(current.key_id)}: UpdateAlias needs the same type and key usage"
+                )
+            alias = records.alias(alias_name)
+            assert alias is not None
+            records.delete_alias(alias_name)
+            records.insert_alias(AliasRecord(alias_name, target.key_id, alias.created, self._now()))
+
     def delete_alias(self, *, alias_name: str) -> None:
+        """Delete an alias (KMS: ``kms:DeleteAlias`` on the key it names)."""
         check_alias_name(alias_name)
         with self._store.write() as records:
-            if not records.delete_alias(alias_name):
-                raise NotFoundException(f"Alias {self._alias_arn(alias_name)} is not found.")
+            self._resolve(alias_name, records=records)  # NotFoundException, or authorization
+            records.delete_alias(alias_name)
 
     def list_aliases(
         self, *, key_id: str | None = None, limit: int | None = None, marker: str | None = None

@@ -1,7 +1,13 @@
 """LocalKeyService's storage: the keystore and the typed records it reads and writes."""
 
 from envelope.keys.store.keystore import DB_NAME, Keystore
-from envelope.keys.store.records import AliasRecord, KeyRecord, PrincipalRecord, VersionRecord
+from envelope.keys.store.records import (
+    AliasRecord,
+    GrantRecord,
+    KeyRecord,
+    PrincipalRecord,
+    VersionRecord,
+)
 from envelope.keys.store.rootkey import ROOT_KEY_NAME, SCRYPT_N
 from envelope.keys.store.tables import Records
 
@@ -10,6 +16,7 @@ __all__ = [
     "ROOT_KEY_NAME",
     "SCRYPT_N",
     "AliasRecord",
+    "GrantRecord",
     "KeyRecord",
     "Keystore",
     "PrincipalRecord",

@@ -7,6 +7,7 @@ check and the change that depends on it are one atomic step, or on the plain rea
 from __future__ import annotations
 
 from envelope.errors import KeystoreError
+from envelope.keys.store.grants import GRANTS_INDEXES, GRANTS_TABLE, GrantRows
 from envelope.keys.store.records import AliasRecord, KeyRecord, PrincipalRecord, VersionRecord
 from envelope.keys.store.rootkey import RootKey
 from envelope.keys.store.sqlite import Executor
@@ -21,6 +22,10 @@ _PRINCIPALS_TABLE = """CREATE TABLE IF NOT EXISTS principals (
         created REAL NOT NULL,
         wrapped_secret BLOB NOT NULL
     )"""
+
+# Tables added after the first release; ``migrate`` creates them in older keystores (older code
+# ignores them, so a migrated keystore still opens there).
+_ADDED_TABLES = (GRANTS_TABLE, *GRANTS_INDEXES)
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL)",
@@ -54,6 +59,7 @@ SCHEMA = (
         updated REAL NOT NULL
     )""",
     _PRINCIPALS_TABLE,
+    *_ADDED_TABLES,
 )
 
 _KEY_COLUMNS = (
@@ -69,7 +75,7 @@ def _key(row: tuple[object, ...]) -> KeyRecord:
     return KeyRecord(*values)  # type: ignore[arg-type]
 
 
-class Records:
+class Records(GrantRows):
     """The keystore's tables as typed operations.
 
     Args:
@@ -88,6 +94,17 @@ class Records:
 
     def create_schema(self) -> None:
         for statement in SCHEMA:
+            self._x.run(statement)
+
+    def needs_migration(self) -> bool:
+        """True if the keystore predates a table this code uses."""
+        rows = self._x.rows("SELECT name FROM sqlite_master WHERE type = 'table'")
+        return "grants" not in {row[0] for row in rows}
+
+    def migrate(self) -> None:
+        """Add the tables a keystore made by older code lacks (run in a write transaction;
+        idempotent, so a second process migrating at once changes nothing)."""
+        for statement in _ADDED_TABLES:
             self._x.run(statement)
 
     def meta(self) -> dict[str, bytes]:
@@ -148,7 +165,8 @@ class Records:
         return [row[0] for row in rows]
 
     def destroy_key(self, key_id: str) -> None:
-        """Erase a key with all its versions and aliases (pages are zeroed: secure_delete)."""
+        """Erase a key with its versions, aliases and grants (pages are zeroed: secure_delete)."""
+        self.delete_grants_of_key(key_id)
         self._x.run("DELETE FROM aliases WHERE key_id = ?", (key_id,))
         self._x.run("DELETE FROM versions WHERE key_id = ?", (key_id,))
         self._x.run("DELETE FROM keys WHERE key_id = ?", (key_id,))
