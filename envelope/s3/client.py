@@ -16,8 +16,9 @@ from envelope.errors import (
 from envelope.s3 import metadata as md
 from envelope.s3.checks import check_context, check_format, refuse_body_params, request_context
 from envelope.s3.content import content_key_for, decrypt_bytes, encrypt_bytes, new_content_key
-from envelope.s3.keyrings import WrappingKeyLike, as_keyring
+from envelope.s3.keyrings import S3Keyring, WrappingKeyLike, as_keyring
 from envelope.s3.results import OpenObject, Prepared, S3ObjectInfo
+from envelope.s3.rewrap import RewrapMethods
 from envelope.s3.transfer import TransferMethods, upload_stream
 
 INSTRUCTION_SUFFIX = ".instruction"
@@ -27,7 +28,7 @@ _FORMATS = {"v3": md.CIPHER_V3, "v2": md.CIPHER_GCM}
 Callback = Callable[[int], Any]
 
 
-class EncryptedS3Client(TransferMethods):
+class EncryptedS3Client(TransferMethods, RewrapMethods):
     """Client-side encryption for S3 objects, compatible with the AWS S3 Encryption Client.
 
     Objects are written in format V3 (key-committing, content suite 0x0073) by default, or V2
@@ -101,6 +102,11 @@ class EncryptedS3Client(TransferMethods):
     def s3_client(self) -> Any:
         """The wrapped boto3 S3 client."""
         return self._s3
+
+    @property
+    def keyrings(self) -> tuple[S3Keyring, ...]:
+        """The wrapping keys, as S3 keyrings (the first wraps new objects)."""
+        return tuple(self._keyrings)
 
     def __getattr__(self, name: str) -> Any:
         # Calls unrelated to encryption (list_objects_v2, copy_object, ...) go to boto3 as is
