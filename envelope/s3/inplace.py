@@ -78,11 +78,12 @@ def part_layout(
     s3: Any, bucket: str, key: str, head: Mapping[str, Any], *, workers: int
 ) -> list[int]:
     """The sizes of a multipart object's parts (HeadObject with PartNumber), or [] when the object
-    was not uploaded in parts or the server does not say."""
+    was not uploaded in parts or the server does not say. (No If-Match here: moto compares it
+    with the part's ETag; the part copies carry the condition.)"""
     etag = str(head.get("ETag") or "")
     if "-" not in etag:
         return []
-    first = s3.head_object(Bucket=bucket, Key=key, PartNumber=1, IfMatch=etag)
+    first = s3.head_object(Bucket=bucket, Key=key, PartNumber=1)
     count = int(first.get("PartsCount") or 0)
     if count < 1 or count > MAX_PARTS:
         return []
@@ -90,7 +91,7 @@ def part_layout(
     if count > 1:
 
         def size(n: int) -> int:
-            got = s3.head_object(Bucket=bucket, Key=key, PartNumber=n, IfMatch=etag)
+            got = s3.head_object(Bucket=bucket, Key=key, PartNumber=n)
             return int(got["ContentLength"])
 
         with ThreadPoolExecutor(max_workers=workers) as pool:
