@@ -17,6 +17,7 @@ from envelope.s3 import metadata as md
 from envelope.s3.checks import check_context, check_format, refuse_body_params, request_context
 from envelope.s3.content import content_key_for, decrypt_bytes, encrypt_bytes, new_content_key
 from envelope.s3.keyrings import S3Keyring, WrappingKeyLike, as_keyring
+from envelope.s3.ranges import RangeMethods
 from envelope.s3.results import OpenObject, Prepared, S3ObjectInfo
 from envelope.s3.rewrap import RewrapMethods
 from envelope.s3.transfer import TransferMethods, upload_stream
@@ -28,7 +29,7 @@ _FORMATS = {"v3": md.CIPHER_V3, "v2": md.CIPHER_GCM}
 Callback = Callable[[int], Any]
 
 
-class EncryptedS3Client(TransferMethods, RewrapMethods):
+class EncryptedS3Client(TransferMethods, RewrapMethods, RangeMethods):
     """Client-side encryption for S3 objects, compatible with the AWS S3 Encryption Client.
 
     Objects are written in format V3 (key-committing, content suite 0x0073) by default, or V2
@@ -45,6 +46,7 @@ class EncryptedS3Client(TransferMethods, RewrapMethods):
         instruction_file: bool = False,
         require_key_commitment: bool = False,
         allow_unauthenticated_legacy: bool = False,
+        allow_unauthenticated_ranges: bool = False,
         max_in_memory: int = 64 * MIB,
         multipart_threshold: int = 8 * MIB,
         part_size: int = 8 * MIB,
@@ -61,6 +63,9 @@ class EncryptedS3Client(TransferMethods, RewrapMethods):
             instruction_file: Store new objects' metadata in ``KEY.instruction``.
             require_key_commitment: Refuse to read V2 objects (no key commitment).
             allow_unauthenticated_legacy: Read legacy AES-CBC content and ``kms`` wrapping.
+            allow_unauthenticated_ranges: Allow ranged gets (``get_object(Range=...)``,
+                ``download_range``), decrypted with AES-CTR and NOT authenticated: a tampered
+                range decrypts to wrong bytes without an error.
             max_in_memory: Largest object ``get_object`` decrypts into memory.
             multipart_threshold: Uploads above this size use multipart upload.
             part_size: Multipart part size (at least 5 MiB).
@@ -89,6 +94,7 @@ class EncryptedS3Client(TransferMethods, RewrapMethods):
         self.instruction_file = instruction_file
         self.require_key_commitment = require_key_commitment
         self.allow_unauthenticated_legacy = allow_unauthenticated_legacy
+        self.allow_unauthenticated_ranges = allow_unauthenticated_ranges
         self.max_in_memory = max_in_memory
         self.multipart_threshold = multipart_threshold
         self.part_size = part_size
@@ -268,7 +274,10 @@ class EncryptedS3Client(TransferMethods, RewrapMethods):
         """
         for name in ("Range", "PartNumber"):
             if name in kwargs:
-                raise S3EncryptionError(f"{name} is not supported: objects are read whole")
+                raise S3EncryptionError(
+                    f"{name} is not supported here: objects are read whole (a byte range: "
+                    "get_object(Range=...) or download_range, unauthenticated, by opt-in)"
+                )
         response: dict[str, Any] = self._s3.get_object(Bucket=Bucket, Key=Key, **kwargs)
         try:
             if response.get("ContentRange"):
@@ -339,12 +348,17 @@ class EncryptedS3Client(TransferMethods, RewrapMethods):
 
         The plaintext is returned only after the tag (and, for V3, the key commitment) verified.
         ``Body`` in the response is a ``BytesIO`` of the plaintext, ``ContentLength`` its size.
+        With ``Range="bytes=FIRST-LAST"`` (a client made with ``allow_unauthenticated_ranges``)
+        only that range is fetched and decrypted, WITHOUT authentication (``download_range``).
 
         Raises:
             S3ObjectTooLargeError: The object is larger than ``max_in_memory`` (use
                 ``download_file`` / ``download_fileobj``).
             S3EncryptionError: Another subclass saying which check failed.
         """
+        if "Range" in kwargs:
+            byte_range = kwargs.pop("Range")
+            return self._get_range(Bucket, Key, byte_range, EncryptionContext, kwargs)
         obj = self.open_object(
             Bucket=Bucket, Key=Key, EncryptionContext=EncryptionContext, **kwargs
         )
