@@ -16,6 +16,7 @@ from envelope.s3.keyrings import (
     WrappedKey,
 )
 from envelope.s3.metadata import ContentMetadata
+from envelope.s3.presign import PresignedGet
 from envelope.s3.results import (
     OpenObject,
     RewrapFailure,
@@ -31,6 +32,7 @@ __all__ = [
     "KmsDiscoveryKeyring",
     "KmsKeyring",
     "OpenObject",
+    "PresignedGet",
     "RewrapFailure",
     "RewrapResult",
     "RewrapSummary",

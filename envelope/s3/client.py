@@ -17,6 +17,7 @@ from envelope.s3 import metadata as md
 from envelope.s3.checks import check_context, check_format, refuse_body_params, request_context
 from envelope.s3.content import content_key_for, decrypt_bytes, encrypt_bytes, new_content_key
 from envelope.s3.keyrings import S3Keyring, WrappingKeyLike, as_keyring
+from envelope.s3.presign import PresignMethods
 from envelope.s3.ranges import RangeMethods
 from envelope.s3.results import OpenObject, Prepared, S3ObjectInfo
 from envelope.s3.rewrap import RewrapMethods
@@ -29,7 +30,7 @@ _FORMATS = {"v3": md.CIPHER_V3, "v2": md.CIPHER_GCM}
 Callback = Callable[[int], Any]
 
 
-class EncryptedS3Client(TransferMethods, RewrapMethods, RangeMethods):
+class EncryptedS3Client(TransferMethods, RewrapMethods, RangeMethods, PresignMethods):
     """Client-side encryption for S3 objects, compatible with the AWS S3 Encryption Client.
 
     Objects are written in format V3 (key-committing, content suite 0x0073) by default, or V2
