@@ -61,7 +61,7 @@ def redact(url: str) -> str:
 
 
 def presign_get(
-    client: EncryptedS3Client,
+    s3: Any,
     bucket: str,
     key: str,
     *,
@@ -69,17 +69,25 @@ def presign_get(
     suffix: str = ".instruction",
 ) -> PresignedGet:
     """HeadObject (the object must be an S3EC object), then boto3's ``generate_presigned_url``
-    for the object and, when it has one, its instruction file.
+    for the object and, when it has one, its instruction file. No wrapping key is needed.
+
+    Args:
+        s3: A boto3 S3 client.
+        bucket: The bucket.
+        key: The object key.
+        expires_in: Seconds the URLs are valid, 1 to 604800 (7 days).
+        suffix: Where the instruction file is, if the object has one.
 
     Raises:
         S3PresignedUrlError: ``expires_in`` outside 1 s to 7 days.
         S3MetadataError: The object is not encrypted, or its metadata is malformed.
     """
+    from envelope.s3.client import read_metadata
+
     if not isinstance(expires_in, int) or not 1 <= expires_in <= MAX_EXPIRES:
         raise S3PresignedUrlError(f"expires_in must be 1 to {MAX_EXPIRES} seconds")
-    s3 = client.s3_client
     head = s3.head_object(Bucket=bucket, Key=key)
-    meta = client.read_metadata(bucket, key, head.get("Metadata") or {}, suffix=suffix)
+    meta = read_metadata(s3, bucket, key, head.get("Metadata") or {}, suffix=suffix)
 
     def sign(name: str) -> str:
         url: str = s3.generate_presigned_url(
@@ -239,7 +247,7 @@ class PresignMethods:
             S3MetadataError: The object is not encrypted.
         """
         return presign_get(
-            cast("EncryptedS3Client", self),
+            cast("EncryptedS3Client", self).s3_client,
             Bucket,
             Key,
             expires_in=ExpiresIn,

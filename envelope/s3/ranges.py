@@ -58,7 +58,7 @@ def parse_range(value: str, length: int) -> tuple[int, int]:
             )
         return max(0, length - suffix), length - 1
     first = int(first_text)
-    last = int(last_text) if last_text else length - 1
+    last = int(last_text) if last_text else max(first, length - 1)
     if last < first:
         raise S3EncryptionError(f"Range {value!r} ends before it starts")
     if first >= length:

@@ -165,6 +165,9 @@ def test_parse_range_units() -> None:
     assert parse_range("bytes=3-", 10) == (3, 9)
     assert parse_range("bytes=-3", 10) == (7, 9)
     assert parse_range("bytes=2-999", 10) == (2, 9)
+    for past in ("bytes=10-", "bytes=10-20", "bytes=99-"):
+        with pytest.raises(S3EncryptionError, match="not satisfiable"):
+            parse_range(past, 10)
     for bad in ("bytes=0-0", "bytes=-1"):
         with pytest.raises(S3EncryptionError, match="not satisfiable"):
             parse_range(bad, 0)  # an empty object has no byte to give
