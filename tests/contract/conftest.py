@@ -49,6 +49,15 @@ DEVIATIONS: dict[str, dict[str, str]] = {
             "DisableKey/EnableKey accept a key ARN (moto answers HTTP 500)"
         ),
         # crypto
+        "test_dry_run_raises_dry_run_operation_exception": (
+            "DryRun answers DryRunOperationException (moto performs the operation)"
+        ),
+        "test_wrong_arguments_are_validation_errors_on_every_backend[moto-eleven-grant-tokens]": (
+            "GrantTokens holds at most 10 tokens (botocore does not check maximums)"
+        ),
+        "test_key_id_over_2048_characters": (
+            "a KeyId over 2048 characters is ValidationException (botocore does not check it)"
+        ),
         "test_tampered_blob": (
             "a damaged ciphertext blob is InvalidCiphertextException (moto: AccessDeniedException)"
         ),
