@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from envelope import AwsKmsKeyService, KmsKey, LocalKeyService, RawAesKey, RawRsaKey
 from envelope.errors import (
+    S3AuthenticationError,
     S3EncryptionContextError,
     S3EncryptionError,
     S3LegacyFormatError,
@@ -388,6 +389,28 @@ def test_refusals_leave_the_object_alone(
             lambda: discovery.rewrap_object(bucket, "ctx"),
             S3NoMatchingKeyError,
             "cannot name the key",
+        )
+    )
+
+    # A V3 object carrying another object's data key (valid for KMS, same context): the key
+    # commitment fails before anything is rewrapped under a new key.
+    client.put_object(Bucket=bucket, Key="donor", Body=b"y")
+    client.put_object(Bucket=bucket, Key="swapped", Body=b"x")
+    swapped_meta = s3.head_object(Bucket=bucket, Key="swapped")["Metadata"]
+    swapped_meta["x-amz-3"] = s3.head_object(Bucket=bucket, Key="donor")["Metadata"]["x-amz-3"]
+    s3.copy_object(
+        Bucket=bucket,
+        Key="swapped",
+        CopySource={"Bucket": bucket, "Key": "swapped"},
+        Metadata=swapped_meta,
+        MetadataDirective="REPLACE",
+    )
+    cases.append(
+        (
+            "swapped",
+            lambda: client.rewrap_object(bucket, "swapped", to=aes),
+            S3AuthenticationError,
+            "commitment",
         )
     )
 
