@@ -5,7 +5,10 @@ One run, one object of SIZE (256 MiB under ``make bench``, 12 MiB in the smoke r
 the object's data key to the newest key version:
 
 - ``rewrap-headers``: ``rewrap_object`` of an object with its metadata in headers (ReEncrypt,
-  then UploadPartCopy onto itself in its own part layout; moto copies the body itself);
+  then UploadPartCopy onto itself in its own part layout, which keeps the ETag; moto copies the
+  body itself, and reads the whole object for each part it copies);
+- ``rewrap-headers-one-part``: the same for an object uploaded with one PutObject (one
+  CopyObject onto itself);
 - ``rewrap-instruction-file``: ``rewrap_object`` of an object with an instruction file
   (ReEncrypt, then one PutObject of the instruction file);
 - ``download-reupload``: ``download_file`` (decrypt, verify) then ``upload_file`` (a new data key).
@@ -73,6 +76,8 @@ def world(relay: CountingRelay, request: pytest.FixtureRequest) -> Iterator[dict
         client.upload_file(str(source), bucket, "headers")
         client.upload_file(str(source), bucket, "instruction", ExtraArgs={"InstructionFile": True})
         client.upload_file(str(source), bucket, "reupload")
+        whole = EncryptedS3Client(s3, keys=KmsKey(kms, arn), multipart_threshold=2 * size)
+        whole.upload_file(str(source), bucket, "one-part")
         kms.rotate_key_on_demand(key_id=arn)
         yield {"client": client, "bucket": bucket, "size": size, "folder": Path(folder)}
     kms.close()
@@ -87,7 +92,8 @@ def _download_reupload(world: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize(
-    "case", ["rewrap-headers", "rewrap-instruction-file", "download-reupload"]
+    "case",
+    ["rewrap-headers", "rewrap-headers-one-part", "rewrap-instruction-file", "download-reupload"],
 )
 def test_rewrap_versus_reupload(
     benchmark: BenchmarkFixture, relay: CountingRelay, world: dict[str, Any], case: str
@@ -98,7 +104,11 @@ def test_rewrap_versus_reupload(
     if case == "download-reupload":
         run = lambda: _download_reupload(world)  # noqa: E731
     else:
-        key = "headers" if case == "rewrap-headers" else "instruction"
+        key = {
+            "rewrap-headers": "headers",
+            "rewrap-headers-one-part": "one-part",
+            "rewrap-instruction-file": "instruction",
+        }[case]
         run = lambda: client.rewrap_object(bucket, key)  # noqa: E731
     relay.reset()
     run()  # one round counted on the wire (also the warm-up)
