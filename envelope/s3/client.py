@@ -21,9 +21,9 @@ from envelope.s3.presign import PresignMethods
 from envelope.s3.ranges import RangeMethods
 from envelope.s3.results import OpenObject, Prepared, S3ObjectInfo
 from envelope.s3.rewrap import RewrapMethods
+from envelope.s3.stored import INSTRUCTION_SUFFIX, read_metadata
 from envelope.s3.transfer import TransferMethods, upload_stream
 
-INSTRUCTION_SUFFIX = ".instruction"
 MIB = 1024 * 1024
 _MIN_PART = 5 * MIB  # S3: every part but the last is at least 5 MiB
 _FORMATS = {"v3": md.CIPHER_V3, "v2": md.CIPHER_GCM}
@@ -400,38 +400,6 @@ class EncryptedS3Client(TransferMethods, RewrapMethods, RangeMethods, PresignMet
         result: dict[str, Any] = self._s3.delete_object(Bucket=Bucket, Key=Key, **kwargs)
         self._s3.delete_object(Bucket=Bucket, Key=Key + InstructionFileSuffix)
         return result
-
-
-def read_metadata(
-    s3: Any,
-    bucket: str,
-    key: str,
-    metadata: Mapping[str, str],
-    *,
-    suffix: str = INSTRUCTION_SUFFIX,
-) -> md.ContentMetadata:
-    """An object's content metadata, fetching its instruction file when the object's own
-    metadata names no data key.
-
-    Raises:
-        S3MetadataError: Missing, malformed or mixed metadata, or no instruction file.
-    """
-    if not md.needs_instruction_file(metadata):
-        return md.decode(metadata)
-    try:
-        response = s3.get_object(Bucket=bucket, Key=key + suffix)
-    except Exception as e:
-        code = getattr(e, "response", {}).get("Error", {}).get("Code")
-        if code not in ("NoSuchKey", "404"):
-            raise
-        what = "has V3 content metadata but" if md.is_encrypted(metadata) else "is not encrypted:"
-        raise S3MetadataError(
-            f"object {key!r} {what} it has no S3EC metadata and no instruction file "
-            f"{key + suffix!r}"
-        ) from None
-    with response["Body"] as body:
-        data = body.read(md.MAX_INSTRUCTION_FILE + 1)
-    return md.decode(metadata, md.parse_instruction_file(data))
 
 
 def inspect_object(

@@ -19,6 +19,7 @@ from envelope.errors import S3MetadataError, S3ObjectTooLargeError, S3PresignedU
 from envelope.s3 import metadata as md
 from envelope.s3.content import content_key_for
 from envelope.s3.results import OpenObject
+from envelope.s3.stored import read_metadata
 from envelope.s3.transfer import stream_decrypt
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -82,8 +83,6 @@ def presign_get(
         S3PresignedUrlError: ``expires_in`` outside 1 s to 7 days.
         S3MetadataError: The object is not encrypted, or its metadata is malformed.
     """
-    from envelope.s3.client import read_metadata
-
     if not isinstance(expires_in, int) or not 1 <= expires_in <= MAX_EXPIRES:
         raise S3PresignedUrlError(f"expires_in must be 1 to {MAX_EXPIRES} seconds")
     head = s3.head_object(Bucket=bucket, Key=key)

@@ -38,11 +38,11 @@ from envelope.s3.keyrings import (
     as_keyring,
 )
 from envelope.s3.results import RewrapFailure, RewrapResult, RewrapSummary
+from envelope.s3.stored import INSTRUCTION_SUFFIX
 
 if TYPE_CHECKING:  # pragma: no cover
     from envelope.s3.client import EncryptedS3Client
 
-INSTRUCTION_SUFFIX = ".instruction"
 OnResult = Callable[[RewrapResult | RewrapFailure], Any]
 
 
