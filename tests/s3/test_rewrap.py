@@ -25,6 +25,9 @@ from envelope.errors import (
 from envelope.keys import blob
 from envelope.s3 import EncryptedS3Client, KmsDiscoveryKeyring
 from tests.s3.conftest import MIB, Oracle, oracle_python
+from tests.serve_server import EnvelopeServer, serve_env, serve_server
+
+__all__ = ["serve_env", "serve_server"]  # fixtures
 
 BIG = 64 * MIB
 SUFFIX = ".instruction"
@@ -117,36 +120,60 @@ def _put_big(client: EncryptedS3Client, bucket: str, key: str, tmp_path: Path) -
     return digest
 
 
-@pytest.mark.parametrize("instruction_file", [False, True], ids=["headers", "instruction-file"])
+@pytest.mark.parametrize("case", ["headers", "instruction-file", "to-another-key"])
 def test_rotation_64_mib_local_kms(
-    s3: Any,
-    bucket: str,
-    local_kms: LocalKeyService,
-    tmp_path: Path,
-    instruction_file: bool,
+    s3: Any, bucket: str, serve_env: EnvelopeServer, tmp_path: Path, case: str
 ) -> None:
-    """After a rotation the data key is under the new version; the body and ETag are the same."""
-    arn = local_kms.create_key().key_metadata.arn
-    client = EncryptedS3Client(s3, keys=KmsKey(local_kms, arn), instruction_file=instruction_file)
-    digest = _put_big(client, bucket, "big", tmp_path)
-    before = snapshot(s3, bucket, "big")
-    assert before["ETag"].endswith('-8"')  # eight 8 MiB parts
-    local_kms.rotate_key_on_demand(key_id=arn)
+    """On the local KMS (its keystore served by ``envelope serve``): after a rotation the data
+    key is under the new key version (or the other key), the raw body and ETag are the same,
+    and the official S3 Encryption Client, asking envelope serve, reads the object."""
+    with LocalKeyService(serve_env.home) as local_kms:
+        arn = local_kms.create_key().key_metadata.arn
+        client = EncryptedS3Client(
+            s3, keys=KmsKey(local_kms, arn), instruction_file=case == "instruction-file"
+        )
+        digest = _put_big(client, bucket, "big", tmp_path)
+        before = snapshot(s3, bucket, "big")
+        assert before["ETag"].endswith('-8"')  # eight 8 MiB parts
+        to, reader_key = None, arn
+        if case == "to-another-key":
+            reader_key = local_kms.create_key().key_metadata.arn
+            to = KmsKey(local_kms, reader_key)
+        else:
+            local_kms.rotate_key_on_demand(key_id=arn)
 
-    result = client.rewrap_object(bucket, "big")
+        result = client.rewrap_object(bucket, "big", to=to)
 
-    after = snapshot(s3, bucket, "big")
-    assert result.status == "rewrapped"
-    assert result.method == ("instruction file" if instruction_file else "multipart copy")
-    assert result.key_id_before == result.key_id_after == arn
-    assert {k: after[k] for k in ("sha256", "ETag", "ContentLength", "headers", "tags")} == {
-        k: before[k] for k in ("sha256", "ETag", "ContentLength", "headers", "tags")
-    }
-    assert after["Metadata"]["owner"] == "tests"
-    assert changed_keys(before, after) == {"x-amz-3"}  # only the wrapped data key
-    old, new = blob.parse(_edk(before)), blob.parse(_edk(after))
-    assert old.key_id == new.key_id and new.version == old.version + 1
-    assert decrypted_sha256(client, bucket, "big", tmp_path) == digest
+        after = snapshot(s3, bucket, "big")
+        assert result.status == "rewrapped"
+        assert result.method == (
+            "instruction file" if case == "instruction-file" else "multipart copy"
+        )
+        assert (result.key_id_before, result.key_id_after) == (arn, reader_key)
+        assert {k: after[k] for k in ("sha256", "ETag", "ContentLength", "headers", "tags")} == {
+            k: before[k] for k in ("sha256", "ETag", "ContentLength", "headers", "tags")
+        }
+        assert after["Metadata"]["owner"] == "tests"
+        assert changed_keys(before, after) == {"x-amz-3"}  # only the wrapped data key
+        old, new = blob.parse(_edk(before)), blob.parse(_edk(after))
+        if to is None:
+            assert old.key_id == new.key_id and new.version == old.version + 1
+        else:
+            assert new.key_id == reader_key.rsplit("/", 1)[1] != old.key_id
+            local_kms.disable_key(key_id=arn)  # the old key is no longer needed
+        mine = EncryptedS3Client(s3, keys=KmsKey(local_kms, reader_key))
+        assert decrypted_sha256(mine, bucket, "big", tmp_path) == digest
+    reader = Oracle(oracle_python(), str(s3.meta.endpoint_url), reader_key, kms={
+        "endpoint": serve_env.url,
+        "access_key_id": serve_env.access_key_id,
+        "secret_access_key": serve_env.secret_access_key,
+    })  # fmt: skip
+    out = tmp_path / "oracle.out"
+    got = reader.run(
+        {"op": "get", "bucket": bucket, "key": "big", "path": str(out), "context": CONTEXT}
+    )
+    assert got == [{"ok": True}]
+    assert hashlib.sha256(out.read_bytes()).hexdigest() == digest
 
 
 @pytest.mark.parametrize("case", ["headers", "instruction-file", "to-another-key"])
