@@ -18,10 +18,13 @@ from envelope.keys.base import (
 from envelope.keys.shapes import to_kms_shape
 from envelope.keys.validate import check_alias_name
 from envelope_cli.common import CliError, key_service, print_json, print_table
+from envelope_cli.key_access import grant_app, policy_app
 
 app = typer.Typer(help="Create and manage keys.", no_args_is_help=True)
-alias_app = typer.Typer(help="Create, delete and list aliases.", no_args_is_help=True)
+alias_app = typer.Typer(help="Create, update, delete and list aliases.", no_args_is_help=True)
 app.add_typer(alias_app, name="alias")
+app.add_typer(policy_app, name="policy")
+app.add_typer(grant_app, name="grant")
 
 KeyArg = Annotated[str, typer.Argument(help="Key id, key ARN, alias name or alias ARN.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the KMS-shaped JSON response.")]
@@ -258,6 +261,17 @@ def alias_create(
     with key_service() as kms:
         kms.create_alias(alias_name=name, target_key_id=_key_id(kms, key))
     typer.echo(f"created {name}", err=True)
+
+
+@alias_app.command("update")
+def alias_update(
+    name: Annotated[str, typer.Argument(help="alias/NAME")],
+    key: KeyArg,
+) -> None:
+    """Point an existing alias at another key of the same type."""
+    with key_service() as kms:
+        kms.update_alias(alias_name=name, target_key_id=_key_id(kms, key))
+    typer.echo(f"updated {name}", err=True)
 
 
 @alias_app.command("delete")

@@ -30,8 +30,8 @@ class LocalKeyService(KeyManagement, CryptoOperations, Rotation, KeyPolicies, Gr
         account_id: Account in ARNs (default ``123456789012``).
         caller: The principal it acts for, such as ``arn:aws:iam::ACCOUNT:user/NAME``: key
             policies and grants are evaluated for it, as AWS KMS evaluates them for a signed
-            request. Default: the account principal ``arn:aws:iam::ACCOUNT:root``, which AWS's
-            default key policy allows everything.
+            request. Default ``ENVELOPE_CALLER``, else the account principal
+            ``arn:aws:iam::ACCOUNT:root``, which AWS's default key policy allows everything.
         source_ip: The address requests come from (``aws:SourceIp``); default none, so a
             condition on it does not match.
 

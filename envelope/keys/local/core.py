@@ -75,6 +75,8 @@ class LocalCore:
     ) -> None:
         if passphrase is None:
             passphrase = os.environ.get("ENVELOPE_PASSPHRASE") or None
+        if caller is None:
+            caller = os.environ.get("ENVELOPE_CALLER") or None
         self._clock = _clock
         self._scrypt_n = _scrypt_n
         self._store = Keystore(
