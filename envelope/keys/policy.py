@@ -17,7 +17,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from envelope.errors import LimitExceededException
 from envelope.keys.conditions import Condition, condition_holds, glob_match, malformed
@@ -29,6 +29,7 @@ POLICY_NAME = "default"
 """The only key policy name KMS has (GetKeyPolicy, PolicyName)."""
 VERSIONS = ("2012-10-17", "2008-10-17")
 ALLOW, DENY = "Allow", "Deny"
+_MEMO = 4096
 
 # The KMS permissions (the API operations, with ReEncrypt as its two permissions). Action names
 # are not case-sensitive in IAM; an unknown kms: name is refused instead of never matching.
@@ -93,6 +94,15 @@ class Statement:
 @dataclass(frozen=True)
 class Policy:
     statements: tuple[Statement, ...]
+
+    @cached_property
+    def has_conditions(self) -> bool:
+        return any(s.conditions for s in self.statements)
+
+    @cached_property
+    def decisions(self) -> dict[tuple[str, str, str], Evaluation]:
+        """Decisions already made, for a policy without conditions (see ``evaluate``)."""
+        return {}
 
     def names_condition_key(self, prefix: str) -> bool:
         """Whether any condition uses a key starting with ``prefix`` (lower case)."""
@@ -346,7 +356,7 @@ def _applies(statement: Statement, request: Request) -> bool:
     elif not any(principal_covers(p, request.principal) for p in statement.principals):
         return False
     action = request.action.lower()
-    named = any(glob_match(a, action) for a in statement.actions)
+    named = any(a in ("*", "kms:*", action) or glob_match(a, action) for a in statement.actions)
     if named == statement.not_action:
         return False
     resource_named = any(r == "*" or glob_match(r, request.resource) for r in statement.resources)
@@ -360,6 +370,21 @@ def _applies(statement: Statement, request: Request) -> bool:
 
 def evaluate(policy: Policy, request: Request) -> Evaluation:
     """Decide a request: an explicit Deny wins over any Allow; without an Allow it is denied."""
+    if policy.has_conditions:
+        return _evaluate(policy, request)
+    # Without conditions the decision depends on the principal, action and key alone.
+    memo = policy.decisions
+    found = memo.get((request.principal, request.action, request.resource))
+    if found is None:
+        if len(memo) >= _MEMO:
+            memo.clear()
+        found = memo[(request.principal, request.action, request.resource)] = _evaluate(
+            policy, request
+        )
+    return found
+
+
+def _evaluate(policy: Policy, request: Request) -> Evaluation:
     allowed: str | None = None
     for index, statement in enumerate(policy.statements):
         if not _applies(statement, request):

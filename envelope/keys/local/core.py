@@ -220,10 +220,11 @@ class LocalCore:
             name = alias.key_id
         if not UUID_PATTERN.fullmatch(name):
             raise NotFoundException(f"Invalid keyId '{key_id}'")
-        key = records.key(name)
-        if key is None:
+        found = records.key_and_policy(name)
+        if found is None:
             raise NotFoundException(f"Key '{self._arn(name)}' does not exist")
-        authorize_key(self, key, key_id, records, action)
+        key, policy = found
+        authorize_key(self, key, key_id, records, policy, action)
         return key
 
     @staticmethod

@@ -130,6 +130,14 @@ class Records(GrantRows):
         rows = self._x.rows(f"{_SELECT_KEY} WHERE key_id = ?", (key_id,))
         return _key(rows[0]) if rows else None
 
+    def key_and_policy(self, key_id: str) -> tuple[KeyRecord, str] | None:
+        """A key and its policy document in one read (every authorized lookup needs both)."""
+        rows = self._x.rows(
+            f"SELECT {_KEY_COLUMNS}, policy FROM keys WHERE key_id = ?",  # noqa: S608
+            (key_id,),
+        )
+        return (_key(rows[0][:-1]), str(rows[0][-1])) if rows else None
+
     def key_ids(self) -> list[str]:
         return [row[0] for row in self._x.rows("SELECT key_id FROM keys ORDER BY key_id")]
 
