@@ -14,7 +14,6 @@ import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 from envelope.errors import MalformedPolicyDocumentException
 
@@ -249,16 +248,32 @@ def _check_value(base: str, value: str, where: str) -> None:
 
 
 # --- evaluation -----------------------------------------------------------------------------
-@lru_cache(maxsize=512)
-def _glob(pattern: str, ignore_case: bool = False) -> re.Pattern[str]:
-    # IAM wildcards: * any run of characters, ? one character; nothing else is special.
-    body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.compile(body, re.DOTALL | (re.IGNORECASE if ignore_case else 0))
-
-
 def glob_match(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
-    """IAM's ``*``/``?`` wildcard match of a whole string."""
-    return _glob(pattern, ignore_case).fullmatch(value) is not None
+    """IAM's wildcard match of a whole string: ``*`` any run of characters, ``?`` one.
+
+    The classic greedy matcher that remembers only the last ``*``: at most
+    len(pattern) x len(value) steps whatever the input (a regular expression backtracks
+    exponentially on patterns such as ``*a*a*a*a*b``, and request values come from callers).
+    """
+    if ignore_case:
+        pattern, value = pattern.casefold(), value.casefold()
+    p = v = 0
+    star, resume = -1, 0
+    while v < len(value):
+        if p < len(pattern) and pattern[p] == "*":
+            star, resume = p, v
+            p += 1
+        elif p < len(pattern) and pattern[p] in ("?", value[v]):
+            p += 1
+            v += 1
+        elif star >= 0:
+            p, resume = star + 1, resume + 1
+            v = resume
+        else:
+            return False
+    while p < len(pattern) and pattern[p] == "*":
+        p += 1
+    return p == len(pattern)
 
 
 def _arn_match(pattern: str, value: str) -> bool:
