@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from envelope.errors import AlreadyExistsException, EnvelopeError
+from envelope.errors import AccessDeniedException, AlreadyExistsException, EnvelopeError
 from envelope.keys.base import (
     KEY_SPECS,
     AliasListEntry,
@@ -114,8 +114,12 @@ def list_keys(as_json: JsonOpt = False) -> None:
                 if alias.target_key_id:
                     names.setdefault(alias.target_key_id, []).append(alias.alias_name)
             for entry in entries:
-                m = kms.describe_key(key_id=entry.key_id).key_metadata
                 aliases = ", ".join(sorted(names.get(entry.key_id, ())))
+                try:
+                    m = kms.describe_key(key_id=entry.key_id).key_metadata
+                except AccessDeniedException:  # its policy does not let the caller describe it
+                    rows.append([entry.key_id, "(no access)", "", aliases, ""])
+                    continue
                 rows.append([entry.key_id, m.key_state, m.key_spec, aliases, m.description])
     if as_json:
         print_json({"Keys": to_kms_shape(tuple(entries))})

@@ -57,6 +57,9 @@ def test_policy_put_refusals(envelope: Run, tmp_path: Path) -> None:
                       input=_policy(BOB).encode())  # fmt: skip
     assert result.returncode == 0, result.stderr
     fails(envelope("key", "describe", key_id), "AccessDeniedException", ROOT)
+    listed = envelope("key", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert f"{key_id}  (no access)" in listed.stdout.decode()
     assert ok_json(envelope("key", "describe", key_id, "--json",
                             env={"ENVELOPE_CALLER": BOB}))["KeyMetadata"]["KeyId"] == key_id
 
