@@ -3,6 +3,7 @@ qualifiers on absent keys, policy variables, ARN and IP operators, and hostile i
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -121,3 +122,37 @@ def test_arn_and_ip_operators() -> None:
 def test_conditions_refused_when_stored(block: dict[str, Any]) -> None:
     with pytest.raises(MalformedPolicyDocumentException):
         parse_condition_block(block, "test")
+
+
+# --- any document: a parsed policy or one clear refusal, and evaluating it never fails ----------
+_NAMES = ["Version", "Statement", "Sid", "Effect", "Principal", "NotPrincipal", "Action",
+          "NotAction", "Resource", "NotResource", "Condition", "AWS", "Service", "Allow", "Deny",
+          "StringEquals", "ForAllValues:StringLike", "IpAddress", "Null", "Bool",
+          "kms:EncryptionContext:a", "aws:SourceIp", "kms:EncryptionContextKeys", "kms:*", "*",
+          "arn:aws:iam::111122223333:root", "2012-10-17", "${aws:username}",
+          "10.0.0.0/8"]  # fmt: skip
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 5) | st.sampled_from(_NAMES)
+    | st.text(max_size=6),
+    lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(st.sampled_from(_NAMES) | st.text(max_size=4), inner, max_size=4),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(document=_JSON)
+def test_any_document_is_a_policy_or_one_refusal(document: object) -> None:
+    from envelope.errors import LimitExceededException
+    from envelope.keys.context import request_context
+    from envelope.keys.policy import Request, evaluate, parse_policy
+
+    text = json.dumps(document)
+    try:
+        parsed = parse_policy(text)
+    except (MalformedPolicyDocumentException, LimitExceededException):
+        return
+    caller = "arn:aws:iam::111122223333:user/u"
+    context = request_context(caller=caller, region="us-east-1", source_ip="10.1.1.1",
+                              encryption_context={"a": "b", "A": "c"})  # fmt: skip
+    evaluate(parsed, Request(caller, "kms:Encrypt", "arn:aws:kms:us-east-1:1:key/k", context))
