@@ -1,7 +1,13 @@
 """LocalKeyService's storage: the keystore and the typed records it reads and writes."""
 
 from envelope.keys.store.keystore import DB_NAME, Keystore
-from envelope.keys.store.records import AliasRecord, KeyRecord, VersionRecord
+from envelope.keys.store.records import (
+    AliasRecord,
+    ImportRecord,
+    KeyRecord,
+    TagRecord,
+    VersionRecord,
+)
 from envelope.keys.store.rootkey import ROOT_KEY_NAME, SCRYPT_N
 from envelope.keys.store.tables import Records
 
@@ -10,8 +16,10 @@ __all__ = [
     "ROOT_KEY_NAME",
     "SCRYPT_N",
     "AliasRecord",
+    "ImportRecord",
     "KeyRecord",
     "Keystore",
     "Records",
+    "TagRecord",
     "VersionRecord",
 ]
