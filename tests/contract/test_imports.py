@@ -27,7 +27,8 @@ from envelope.errors import (
     ValidationException,
 )
 from envelope.keys.base import KeyService
-from envelope.keys.material import import_key_material, wrap_key_material
+from envelope.keys.material import import_key_material as _import_key_material
+from envelope.keys.material import wrap_key_material
 
 NEVER = "KEY_MATERIAL_DOES_NOT_EXPIRE"
 MATERIAL = bytes(range(32))
@@ -37,6 +38,11 @@ WRAPPINGS = [
     ("RSA_AES_KEY_WRAP_SHA_1", "RSA_4096"),
     ("RSA_AES_KEY_WRAP_SHA_256", "RSA_2048"),
 ]
+
+
+def import_key_material(kms: KeyService, **options: object) -> None:
+    """The library's import, with the quickest wrapping key to generate."""
+    _import_key_material(kms, wrapping_key_spec="RSA_2048", **options)  # type: ignore[arg-type]
 
 
 def _external(kms: KeyService, **options: str) -> str:
