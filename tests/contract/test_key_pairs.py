@@ -67,7 +67,8 @@ def test_data_key_pair_without_plaintext(kms: KeyService, spec: str) -> None:
     if isinstance(private, rsa.RSAPrivateKey):
         public = serialization.load_der_public_key(pair.public_key)
         assert isinstance(public, rsa.RSAPublicKey)
-        oaep = padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
+        sha256 = hashes.SHA256()
+        oaep = padding.OAEP(mgf=padding.MGF1(sha256), algorithm=sha256, label=None)
         assert private.decrypt(public.encrypt(b"hi", oaep), oaep) == b"hi"
 
 

@@ -51,7 +51,9 @@ def test_mac_round_trip(kms: KeyService, spec: str) -> None:
     assert first.key_id.endswith(key_id)
     other = kms.generate_mac(key_id=key_id, message=b"messagf", mac_algorithm=algorithm).mac
     assert other != first.mac
-    result = kms.verify_mac(key_id=key_id, message=b"message", mac=first.mac, mac_algorithm=algorithm)
+    result = kms.verify_mac(
+        key_id=key_id, message=b"message", mac=first.mac, mac_algorithm=algorithm
+    )
     assert result.mac_valid is True
     assert result.mac_algorithm == algorithm
 

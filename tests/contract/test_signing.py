@@ -45,7 +45,9 @@ def _signing_key(kms: KeyService, spec: str) -> str:
     return kms.create_key(key_spec=spec, key_usage="SIGN_VERIFY").key_metadata.key_id
 
 
-def _verify_with_cryptography(public_der: bytes, algorithm: str, message: bytes, sig: bytes) -> None:
+def _verify_with_cryptography(
+    public_der: bytes, algorithm: str, message: bytes, sig: bytes
+) -> None:
     public = serialization.load_der_public_key(public_der)
     digest = _hash(algorithm)
     if isinstance(public, ec.EllipticCurvePublicKey):
@@ -83,7 +85,9 @@ def _verify_with_openssl(
     )  # fmt: skip
 
 
-def _check_outside(tmp: Path, public_der: bytes, algorithm: str, message: bytes, sig: bytes) -> None:
+def _check_outside(
+    tmp: Path, public_der: bytes, algorithm: str, message: bytes, sig: bytes
+) -> None:
     _verify_with_cryptography(public_der, algorithm, message, sig)
     result = _verify_with_openssl(tmp, public_der, algorithm, message, sig)
     assert result.returncode == 0 and b"Verified OK" in result.stdout, result
@@ -150,7 +154,7 @@ def test_ecdsa_signatures_are_der(kms: KeyService, spec: str) -> None:
     sig = kms.sign(key_id=key_id, message=MESSAGE, signing_algorithm=algorithm).signature
     r, s = utils.decode_dss_signature(sig)
     assert utils.encode_dss_signature(r, s) == sig  # strict DER, nothing trailing
-    assert 0 < r and 0 < s
+    assert r > 0 and s > 0
     assert sig[0] == 0x30 and len(sig) <= 2 * (curve.key_size // 8 + 3) + 3
 
 
