@@ -15,6 +15,7 @@ Everything here is built on ``cryptography``. The algorithms follow the AWS KMS 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TypeAlias
 
 from cryptography.exceptions import InvalidSignature
@@ -49,6 +50,15 @@ def hash_of(algorithm: str) -> hashes.HashAlgorithm:
 def digest_size(algorithm: str) -> int:
     """The length a ``DIGEST`` message must have for a signing algorithm."""
     return hash_of(algorithm).digest_size
+
+
+def digest_of(algorithm: str, read: Callable[[int], bytes], *, chunk: int = 1 << 20) -> bytes:
+    """The hash a signing algorithm uses, of everything ``read`` returns (any size): sign it with
+    ``message_type="DIGEST"`` to sign a message larger than Sign's 4096 bytes."""
+    h = hashes.Hash(hash_of(algorithm))
+    while block := read(chunk):
+        h.update(block)
+    return h.finalize()
 
 
 # --- key material ---------------------------------------------------------------------------------

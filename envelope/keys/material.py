@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.keywrap import aes_key_wrap_with_padding
@@ -38,6 +39,27 @@ def _oaep(algorithm: str) -> padding.OAEP:
         hashes.SHA1() if algorithm.endswith("SHA_1") else hashes.SHA256()  # noqa: S303 - KMS's
     )
     return padding.OAEP(mgf=padding.MGF1(digest), algorithm=digest, label=None)
+
+
+def read_key_material(data: bytes) -> bytes:
+    """Key material from a file: a PEM private key (PKCS #8, PKCS #1 or SEC 1, unencrypted)
+    becomes the DER PKCS #8 that KMS imports; anything else is taken as the raw bytes.
+
+    Raises:
+        ValidationException: a PEM file that is not an unencrypted private key.
+    """
+    if not data.lstrip().startswith(b"-----BEGIN"):
+        return data
+    try:
+        private = serialization.load_pem_private_key(data, password=None)
+        return private.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        pass
+    raise ValidationException("the PEM file is not an unencrypted private key")
 
 
 def wrap_key_material(public_key: bytes, wrapping_algorithm: str, material: bytes) -> bytes:
