@@ -283,3 +283,73 @@ def test_a_keystore_made_before_key_types_opens_and_gains_them(tmp_path: Path) -
     columns = {row[1] for row in sqlite3.connect(tmp_path / "keystore.db").execute(
         "PRAGMA table_info(keys)")}  # fmt: skip
     assert {"origin", "valid_to", "expiration_model", "material_id"} <= columns
+
+
+# --- hostile material and racing importers -------------------------------------------------
+def test_an_ec_key_whose_public_half_is_forged_is_refused(tmp_path: Path) -> None:
+    """PKCS #8 EC material carries its public point; one that does not belong to the private
+    scalar would make GetPublicKey hand out a key that verifies nothing we sign."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from envelope.errors import IncorrectKeyMaterialException
+
+    def point(key: ec.EllipticCurvePrivateKey) -> bytes:
+        return key.public_key().public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+        )
+
+    mine, other = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    der = mine.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())  # fmt: skip
+    forged = der.replace(point(mine), point(other))
+    assert forged != der
+    with LocalKeyService(tmp_path) as kms:
+        key_id = kms.create_key(origin="EXTERNAL", key_spec="ECC_NIST_P256",
+                                key_usage="SIGN_VERIFY").key_metadata.key_id  # fmt: skip
+        with pytest.raises(IncorrectKeyMaterialException):
+            import_key_material(kms, key_id=key_id, material=forged, wrapping_key_spec="RSA_2048",
+                                wrapping_algorithm="RSA_AES_KEY_WRAP_SHA_256")  # fmt: skip
+
+
+def test_racing_imports_of_different_material_leave_one_winner(tmp_path: Path) -> None:
+    import threading
+
+    from envelope.errors import IncorrectKeyMaterialException
+
+    with LocalKeyService(tmp_path) as setup:
+        key_id = setup.create_key(origin="EXTERNAL").key_metadata.key_id
+    materials = [os.urandom(32) for _ in range(4)]
+    services = [LocalKeyService(tmp_path) for _ in materials]
+    prepared = []
+    for service, material in zip(services, materials, strict=True):
+        params = service.get_parameters_for_import(
+            key_id=key_id, wrapping_algorithm="RSAES_OAEP_SHA_256", wrapping_key_spec="RSA_2048"
+        )
+        prepared.append((params.import_token,
+                         wrap_key_material(params.public_key, "RSAES_OAEP_SHA_256", material)))
+    outcomes: list[str] = []
+    start = threading.Barrier(len(services))
+
+    def run(index: int) -> None:
+        token, wrapped = prepared[index]
+        start.wait()
+        try:
+            services[index].import_key_material(key_id=key_id, import_token=token,
+                                                encrypted_key_material=wrapped,
+                                                expiration_model=NEVER)  # fmt: skip
+            outcomes.append(f"won {index}")
+        except IncorrectKeyMaterialException:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(services))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    winners = [o for o in outcomes if o.startswith("won")]
+    assert len(winners) == 1 and outcomes.count("refused") == len(services) - 1
+    sealed = services[0].encrypt(key_id=key_id, plaintext=b"x").ciphertext_blob
+    for service in services:
+        assert service.decrypt(ciphertext_blob=sealed).plaintext == b"x"
+        service.close()
