@@ -5,6 +5,7 @@ from envelope.keys.store.records import (
     AliasRecord,
     ImportRecord,
     KeyRecord,
+    PrincipalRecord,
     TagRecord,
     VersionRecord,
 )
@@ -19,6 +20,7 @@ __all__ = [
     "ImportRecord",
     "KeyRecord",
     "Keystore",
+    "PrincipalRecord",
     "Records",
     "TagRecord",
     "VersionRecord",

@@ -78,3 +78,12 @@ class ImportRecord:
     wrapping_algorithm: str
     wrapping_key_spec: str
     valid_to: float
+
+
+@dataclass(frozen=True)
+class PrincipalRecord:
+    """One principal of ``envelope serve``; its secret stays wrapped inside the keystore."""
+
+    name: str
+    access_key_id: str
+    created: float
