@@ -32,7 +32,7 @@ def test_every_contract_operation_is_served(protocol: Protocol) -> None:
     contract = {name for name in vars(base.KeyService) if not name.startswith("_")}
     served = {op.method for op in protocol.operations.values()}
     assert served == contract
-    assert len(served) == 22
+    assert len(served) == 31
 
 
 def test_every_kms_error_has_its_status() -> None:
@@ -201,4 +201,21 @@ def test_arguments_follow_the_model(protocol: Protocol) -> None:
     assert protocol.arguments(create, b'{"CustomerMasterKeySpec": "RSA_2048"}') == {
         "key_spec": "RSA_2048"
     }
-    assert protocol.arguments(create, b'{"Origin": "AWS_KMS", "MultiRegion": false}') == {}
+    assert protocol.arguments(create, b'{"Origin": "AWS_KMS", "MultiRegion": false}') == {
+        "origin": "AWS_KMS"
+    }
+    tags = b'{"Origin": "EXTERNAL", "Tags": [{"TagKey": "_custom_id_", "TagValue": "x"}]}'
+    assert protocol.arguments(create, tags) == {
+        "origin": "EXTERNAL", "tags": [{"TagKey": "_custom_id_", "TagValue": "x"}]
+    }
+    imports = protocol.operation("TrentService.ImportKeyMaterial")
+    when = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
+    for sent in (when.timestamp(), "2030-01-01T00:00:00Z"):  # botocore sends epoch seconds
+        body = json.dumps({"KeyId": "k", "ImportToken": "dA==", "EncryptedKeyMaterial": "bQ==",
+                           "ValidTo": sent}).encode()  # fmt: skip
+        assert protocol.arguments(imports, body)["valid_to"] == when
+    for bad in ("tomorrow", 1e300):
+        body = json.dumps({"KeyId": "k", "ImportToken": "dA==", "EncryptedKeyMaterial": "bQ==",
+                           "ValidTo": bad}).encode()  # fmt: skip
+        with pytest.raises(KeyServiceError, match="timestamp"):
+            protocol.arguments(imports, body)
