@@ -170,6 +170,7 @@ class ImportOperations(LocalCore):
                     f"{self._arn(key.key_id)} takes only the key material imported into it before"
                 )
             records.delete_import(record.token_id)  # a token and its wrapping key serve once
+            self._store.request_scrub()  # and leave no copy of the wrapping key in the WAL
             if records.latest_version(key.key_id) == 0:
                 records.add_version(key.key_id, 1, now, None, material)
             state = ENABLED if key.state == PENDING_IMPORT else key.state
