@@ -11,15 +11,31 @@ from __future__ import annotations
 from envelope.keys.local.access import enforce
 from envelope.keys.local.crypto import CryptoOperations
 from envelope.keys.local.grants import GrantOperations
+from envelope.keys.local.imports import ImportOperations
+from envelope.keys.local.mac import MacOperations
 from envelope.keys.local.management import KeyManagement
+from envelope.keys.local.pairs import DataKeyPairs
 from envelope.keys.local.policies import KeyPolicies
 from envelope.keys.local.rotation import Rotation
+from envelope.keys.local.signing import SigningOperations
+from envelope.keys.local.tags import Tags
 
 __all__ = ["LocalKeyService"]
 
 
 @enforce
-class LocalKeyService(KeyManagement, CryptoOperations, Rotation, KeyPolicies, GrantOperations):
+class LocalKeyService(
+    KeyManagement,
+    DataKeyPairs,  # before CryptoOperations, which it builds on
+    CryptoOperations,
+    Rotation,
+    SigningOperations,
+    MacOperations,
+    ImportOperations,
+    KeyPolicies,
+    GrantOperations,
+    Tags,
+):
     """A local key service with AWS KMS semantics; master keys never leave it.
 
     Args:

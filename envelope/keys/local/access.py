@@ -364,6 +364,14 @@ def _context(
             facts["request_alias"] = name
     if policy.names_condition_key("kms:resourcealiases"):
         facts["resource_aliases"] = [alias.name for alias in records.aliases(key.key_id)]
+    if policy.names_condition_key("aws:resourcetag/"):
+        facts["resource_tags"] = {tag.tag_key: tag.tag_value for tag in records.tags(key.key_id)}
+    if call.method == "tag_resource":
+        facts["request_tags"] = {
+            str(tag.get("TagKey")): str(tag.get("TagValue")) for tag in arguments["tags"]
+        }  # checked by TagResource before the key is looked up
+    if call.method == "untag_resource":
+        facts["tag_keys"] = [str(name) for name in arguments["tag_keys"]]
     if call.method == "create_grant":
         operations, constraints = _requested_grant(call, key)
         grantee = arguments.get("grantee_principal")

@@ -4,8 +4,10 @@ from envelope.keys.store.keystore import DB_NAME, Keystore
 from envelope.keys.store.records import (
     AliasRecord,
     GrantRecord,
+    ImportRecord,
     KeyRecord,
     PrincipalRecord,
+    TagRecord,
     VersionRecord,
 )
 from envelope.keys.store.rootkey import ROOT_KEY_NAME, SCRYPT_N
@@ -17,9 +19,11 @@ __all__ = [
     "SCRYPT_N",
     "AliasRecord",
     "GrantRecord",
+    "ImportRecord",
     "KeyRecord",
     "Keystore",
     "PrincipalRecord",
     "Records",
+    "TagRecord",
     "VersionRecord",
 ]

@@ -1,4 +1,5 @@
-"""AwsKmsKeyService's key policies, grants and key updates: each call passed through to boto3.
+"""AwsKmsKeyService's key policies, grants, tags and key updates: each call passed through to
+boto3.
 
 AWS KMS (or the endpoint) decides; nothing is checked or evaluated here beyond what the other
 operations check, and every failure comes back as the ``envelope.errors`` class of its KMS code.
@@ -6,10 +7,11 @@ operations check, and every failure comes back as the ``envelope.errors`` class 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from envelope.keys.aws_shapes import tokens, utc
+from envelope.keys.aws.core import AwsCore
+from envelope.keys.aws_shapes import tag_list, tokens, utc
 from envelope.keys.base import (
     CreateGrantResult,
     GetKeyPolicyResult,
@@ -17,12 +19,9 @@ from envelope.keys.base import (
     GrantListEntry,
     ListGrantsResult,
     ListKeyPoliciesResult,
+    ListResourceTagsResult,
+    Tag,
 )
-
-if TYPE_CHECKING:  # pragma: no cover
-    from mypy_boto3_kms import KMSClient
-
-_T = TypeVar("_T")
 
 
 def _constraints(raw: Mapping[str, Any] | None) -> GrantConstraints | None:
@@ -60,15 +59,8 @@ def _grants(response: Mapping[str, Any]) -> ListGrantsResult:
     )
 
 
-class AwsAccess:
-    """GetKeyPolicy, PutKeyPolicy, ListKeyPolicies, grants, UpdateAlias, UpdateKeyDescription."""
-
-    if TYPE_CHECKING:  # provided by AwsKmsKeyService
-
-        @property
-        def client(self) -> KMSClient: ...
-
-        def _call(self, operation: Callable[..., _T], **params: Any) -> _T: ...
+class AwsAccess(AwsCore):
+    """Key policies, grants, tags, UpdateAlias and UpdateKeyDescription, passed through to KMS."""
 
     # --- key policies -----------------------------------------------------------------------------
     def get_key_policy(
@@ -214,3 +206,30 @@ class AwsAccess:
     def update_key_description(self, *, key_id: str, description: str) -> None:
         """Replace a key's description (KMS UpdateKeyDescription)."""
         self._call(self.client.update_key_description, KeyId=key_id, Description=description)
+
+    # --- tags -------------------------------------------------------------------------------------
+    def tag_resource(self, *, key_id: str, tags: Sequence[Mapping[str, str]]) -> None:
+        """Add or change tags of a key (KMS TagResource)."""
+        self._call(self.client.tag_resource, KeyId=key_id, Tags=tag_list(tags))
+
+    def untag_resource(self, *, key_id: str, tag_keys: Sequence[str]) -> None:
+        """Remove tags from a key (KMS UntagResource)."""
+        keys = list(tag_keys) if isinstance(tag_keys, (list, tuple)) else tag_keys
+        self._call(self.client.untag_resource, KeyId=key_id, TagKeys=keys)
+
+    def list_resource_tags(
+        self, *, key_id: str, limit: int | None = None, marker: str | None = None
+    ) -> ListResourceTagsResult:
+        """A key's tags, one page at a time (KMS ListResourceTags)."""
+        response = self._call(
+            self.client.list_resource_tags, KeyId=key_id, Limit=limit, Marker=marker
+        )
+        truncated = bool(response.get("Truncated", False))
+        return ListResourceTagsResult(
+            tags=tuple(
+                Tag(tag_key=str(t["TagKey"]), tag_value=str(t.get("TagValue", "")))
+                for t in response.get("Tags", [])
+            ),
+            truncated=truncated,
+            next_marker=response.get("NextMarker") if truncated else None,
+        )
