@@ -49,7 +49,13 @@ KEYS: dict[str, tuple[str, bool]] = {
     "kms:customermasterkeyusage": (STRING, False),
     "kms:viaservice": (STRING, False),
     "kms:bypasspolicylockoutsafetycheck": (BOOL, False),
-    "kms:reencryptonsamekey": (BOOL, False),
+    "kms:signingalgorithm": (STRING, False),
+    "kms:messagetype": (STRING, False),
+    "kms:macalgorithm": (STRING, False),
+    "kms:datakeypairspec": (STRING, False),
+    "kms:wrappingalgorithm": (STRING, False),
+    "kms:wrappingkeyspec": (STRING, False),
+    "kms:expirationmodel": (STRING, False),
 }
 # Keys named by a prefix and a free part: the encryption context key or the tag key.
 PREFIXES: dict[str, tuple[str, bool]] = {

@@ -54,7 +54,7 @@ def request_context(
     bypass_lockout_check: bool | None = None,
     request_tags: Mapping[str, str] | None = None,
     tag_keys: Sequence[str] | None = None,
-    reencrypt_on_same_key: bool | None = None,
+    parameters: Mapping[str, str] | None = None,
 ) -> dict[str, object]:
     """The condition key values of one request.
 
@@ -74,7 +74,8 @@ def request_context(
         bypass_lockout_check: ``kms:BypassPolicyLockoutSafetyCheck``, when the request set it.
         request_tags: TagResource's tags (``aws:RequestTag/KEY``, ``aws:TagKeys``).
         tag_keys: UntagResource's keys (``aws:TagKeys``).
-        reencrypt_on_same_key: ReEncrypt's ``kms:ReEncryptOnSameKey``.
+        parameters: other request parameters by their condition key (``kms:SigningAlgorithm``,
+            ``kms:MacAlgorithm``, ``kms:DataKeyPairSpec``, ``kms:WrappingAlgorithm``, ...).
     """
     account = account_of(caller) or ""
     context: dict[str, object] = {
@@ -123,8 +124,8 @@ def request_context(
         context["aws:tagkeys"] = tuple(request_tags)
     if tag_keys is not None:
         context["aws:tagkeys"] = tuple(tag_keys)
-    if reencrypt_on_same_key is not None:
-        context["kms:reencryptonsamekey"] = _bool(reencrypt_on_same_key)
+    for name, value in (parameters or {}).items():
+        context[name.lower()] = value
     return context
 
 

@@ -166,6 +166,17 @@ DEVIATIONS: dict[str, dict[str, str]] = {
         "test_update_description_of_key_pending_deletion": (
             "UpdateKeyDescription of a key pending deletion is KMSInvalidStateException"
         ),
+        # tags
+        "test_list_resource_tags_pages": "ListResourceTags pages with Limit and Marker",
+        "test_tag_limits": (
+            "TagResource refuses aws: tag keys (TagException) and keys over 128 or values over "
+            "256 characters (botocore does not check them)"
+        ),
+        "test_fifty_tags_at_most": "a key has at most 50 tags",
+        "test_tags_of_key_pending_deletion": (
+            "TagResource/UntagResource of a key pending deletion is KMSInvalidStateException"
+        ),
+        "test_resource_tag_condition": "key policy conditions (aws:ResourceTag/KEY) are enforced",
         # signing
         "test_pss_signatures_verify_outside": (
             "RSASSA-PSS salts are as long as the digest (moto uses the maximum salt length)"

@@ -85,7 +85,9 @@ def test_denial_names_principal_action_and_key(kms: LocalKeyService) -> None:
 
 # Minimal valid arguments for every operation on a key: each must be refused to a principal the
 # key's policy does not name, which proves that every operation reaches the authorization.
-def _calls(key_id: str, blob: bytes, grant_id: str) -> dict[str, dict[str, Any]]:
+def _calls(
+    key_id: str, blob: bytes, grant_id: str, import_token: bytes
+) -> dict[str, dict[str, Any]]:
     return {
         "cancel_key_deletion": {"key_id": key_id},
         "create_alias": {"alias_name": "alias/denied", "target_key_id": key_id},
@@ -113,7 +115,25 @@ def _calls(key_id: str, blob: bytes, grant_id: str) -> dict[str, dict[str, Any]]
         "schedule_key_deletion": {"key_id": key_id},
         "update_alias": {"alias_name": "alias/alices", "target_key_id": key_id},
         "update_key_description": {"key_id": key_id, "description": "mine now"},
-    }
+        "sign": {"key_id": key_id, "message": b"m", "signing_algorithm": "ECDSA_SHA_256"},
+        "verify": {"key_id": key_id, "message": b"m", "signature": b"s",
+                   "signing_algorithm": "ECDSA_SHA_256"},
+        "generate_mac": {"key_id": key_id, "message": b"m", "mac_algorithm": "HMAC_SHA_256"},
+        "verify_mac": {"key_id": key_id, "message": b"m", "mac": b"m",
+                       "mac_algorithm": "HMAC_SHA_256"},
+        "generate_data_key_pair": {"key_id": key_id, "key_pair_spec": "ECC_NIST_P256"},
+        "generate_data_key_pair_without_plaintext": {"key_id": key_id,
+                                                     "key_pair_spec": "ECC_NIST_P256"},
+        "get_parameters_for_import": {"key_id": key_id, "wrapping_algorithm":
+                                      "RSAES_OAEP_SHA_256", "wrapping_key_spec": "RSA_2048"},
+        "import_key_material": {"key_id": key_id, "import_token": import_token,
+                                "encrypted_key_material": b"m",
+                                "expiration_model": "KEY_MATERIAL_DOES_NOT_EXPIRE"},
+        "delete_imported_key_material": {"key_id": key_id},
+        "tag_resource": {"key_id": key_id, "tags": [{"TagKey": "a", "TagValue": "b"}]},
+        "untag_resource": {"key_id": key_id, "tag_keys": ["a"]},
+        "list_resource_tags": {"key_id": key_id},
+    }  # fmt: skip
 
 
 ACCOUNT_LEVEL = {"create_key", "list_keys", "list_aliases", "generate_random",
@@ -127,7 +147,12 @@ def test_every_key_operation_is_authorized(kms: LocalKeyService) -> None:
     alice.create_alias(alias_name="alias/alices", target_key_id=key_id)
     grant_id = alice.create_grant(key_id=key_id, grantee_principal=ALICE,
                                   operations=["Decrypt"]).grant_id  # fmt: skip
-    calls = _calls(key_id, blob, grant_id)
+    external = kms.create_key(origin="EXTERNAL", policy=policy(allow(ALICE)),
+                              bypass_policy_lockout_safety_check=True).key_metadata.key_id
+    token = alice.get_parameters_for_import(
+        key_id=external, wrapping_algorithm="RSAES_OAEP_SHA_256", wrapping_key_spec="RSA_2048"
+    ).import_token
+    calls = _calls(key_id, blob, grant_id, token)
     assert set(calls) | ACCOUNT_LEVEL == set(operations())
     bob = kms.with_caller(BOB)
     for name, arguments in calls.items():

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import inspect
 import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -77,6 +78,16 @@ _WITH_CONTEXT = frozenset(
 _NAMED_BY_ALIAS = _WITH_CONTEXT | {
     "re_encrypt", "describe_key", "get_public_key", "sign", "verify", "generate_mac", "verify_mac",
 }  # fmt: skip
+_PARAMETER_KEYS = {
+    "signing_algorithm": "kms:SigningAlgorithm",
+    "message_type": "kms:MessageType",
+    "mac_algorithm": "kms:MacAlgorithm",
+    "key_pair_spec": "kms:DataKeyPairSpec",
+    "wrapping_algorithm": "kms:WrappingAlgorithm",
+    "wrapping_key_spec": "kms:WrappingKeySpec",
+    "expiration_model": "kms:ExpirationModel",
+}
+"""Request parameters whose value is a condition key of the same name (conditions-kms)."""
 _LOCKOUT = (
     "The new key policy will not allow you to update the key policy in the future."
 )  # KMS's MalformedPolicyDocumentException text for the lockout safety check
@@ -151,7 +162,10 @@ def current_call() -> Call:
 
 def operations() -> list[str]:
     """The KeyService methods: what ``enforce`` wraps."""
-    return sorted(name for name in vars(KeyService) if not name.startswith("_"))
+    return sorted(
+        name for name, _ in inspect.getmembers(KeyService, inspect.isfunction)
+        if not name.startswith("_")
+    )  # fmt: skip
 
 
 def enforce(cls: type[_T]) -> type[_T]:
@@ -387,6 +401,13 @@ def _context(
             constraint_type=_grants.constraint_type(constraints),
             constraint_context=_grants.constraint_context(constraints),
         )
+    parameters = {
+        key: str(arguments[argument])
+        for argument, key in _PARAMETER_KEYS.items()
+        if isinstance(arguments.get(argument), str)
+    }
+    if parameters:
+        facts["parameters"] = parameters
     if "bypass_policy_lockout_safety_check" in arguments:
         facts["bypass_lockout_check"] = bool(arguments["bypass_policy_lockout_safety_check"])
     caller = service._caller
