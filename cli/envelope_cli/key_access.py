@@ -1,4 +1,5 @@
-"""``envelope key policy ...`` and ``envelope key grant ...``: who may use a key."""
+"""``envelope key policy ...``, ``envelope key grant ...`` and ``envelope key tag|untag|tags``: who
+may use a key."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from envelope.keys.base import GrantListEntry, KeyService
+from envelope.errors import AccessDeniedException
+from envelope.keys.base import GrantListEntry, KeyService, Tag
 from envelope.keys.shapes import to_kms_shape
 from envelope_cli.common import (
     CliError,
@@ -193,3 +195,64 @@ def grant_revoke(
     with key_service() as kms:
         kms.revoke_grant(key_id=_key_id(kms, key), grant_id=grant_id)
     typer.echo(f"revoked {grant_id}", err=True)
+
+
+# --- tags (registered on ``envelope key`` by keys.py) ------------------------------------------
+def all_tags(kms: KeyService, key_id: str) -> list[Tag] | None:
+    """Every tag of a key, or None when the caller may not list them."""
+    found: list[Tag] = []
+    marker: str | None = None
+    try:
+        while True:
+            page = kms.list_resource_tags(key_id=key_id, marker=marker)
+            found.extend(page.tags)
+            if not page.truncated or not page.next_marker:
+                return found
+            marker = page.next_marker
+    except AccessDeniedException:
+        return None
+
+
+def tag(
+    key: KeyArg,
+    pairs: Annotated[list[str], typer.Argument(help="Tags as KEY=VALUE (VALUE may be empty).")],
+) -> None:
+    """Add tags to a key, or change their values (KMS TagResource)."""
+    tags = []
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise CliError(f"tag {pair!r} is not of the form KEY=VALUE")
+        tags.append({"TagKey": name, "TagValue": value})
+    with key_service() as kms:
+        kms.tag_resource(key_id=_key_id(kms, key), tags=tags)
+    typer.echo(f"tagged {key}", err=True)
+
+
+def untag(
+    key: KeyArg, names: Annotated[list[str], typer.Argument(help="Tag keys to remove.")]
+) -> None:
+    """Remove tags from a key (KMS UntagResource); a key it lacks is no error."""
+    with key_service() as kms:
+        kms.untag_resource(key_id=_key_id(kms, key), tag_keys=names)
+    typer.echo(f"untagged {key}", err=True)
+
+
+def tags(key: KeyArg, as_json: JsonOpt = False) -> None:
+    """List a key's tags."""
+    with key_service() as kms:
+        key_id = _key_id(kms, key)
+        found: list[Tag] = []
+        marker: str | None = None
+        while True:
+            page = kms.list_resource_tags(key_id=key_id, marker=marker)
+            found.extend(page.tags)
+            if not page.truncated or not page.next_marker:
+                break
+            marker = page.next_marker
+    if as_json:
+        print_json({"Tags": to_kms_shape(tuple(found))})
+    elif found:
+        print_table(["TagKey", "TagValue"], [[t.tag_key, t.tag_value] for t in found])
+    else:
+        typer.echo("no tags")

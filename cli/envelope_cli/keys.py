@@ -18,13 +18,16 @@ from envelope.keys.base import (
 from envelope.keys.shapes import to_kms_shape
 from envelope.keys.validate import check_alias_name
 from envelope_cli.common import CliError, key_service, print_json, print_table
-from envelope_cli.key_access import grant_app, policy_app
+from envelope_cli.key_access import all_tags, grant_app, policy_app, tag, tags, untag
 
 app = typer.Typer(help="Create and manage keys.", no_args_is_help=True)
 alias_app = typer.Typer(help="Create, update, delete and list aliases.", no_args_is_help=True)
 app.add_typer(alias_app, name="alias")
 app.add_typer(policy_app, name="policy")
 app.add_typer(grant_app, name="grant")
+app.command("tag")(tag)
+app.command("untag")(untag)
+app.command("tags")(tags)
 
 KeyArg = Annotated[str, typer.Argument(help="Key id, key ARN, alias name or alias ARN.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the KMS-shaped JSON response.")]
@@ -189,10 +192,17 @@ def _all_aliases(kms: KeyService, key: str | None) -> list[AliasListEntry]:
 
 @app.command("describe")
 def describe(key: KeyArg, as_json: JsonOpt = False) -> None:
-    """Show a key's metadata."""
+    """Show a key's metadata and tags (the tags only if you may list them)."""
     with key_service() as kms:
         result = kms.describe_key(key_id=key)
-    _emit(as_json, to_kms_shape(result), _describe(result.key_metadata))
+        found = all_tags(kms, result.key_metadata.key_id)
+    document = to_kms_shape(result)
+    human = _describe(result.key_metadata)
+    if found is not None:
+        document["Tags"] = to_kms_shape(tuple(found))
+        if found:
+            human += "\nTags:         " + ", ".join(f"{t.tag_key}={t.tag_value}" for t in found)
+    _emit(as_json, document, human)
 
 
 @app.command("rotate")

@@ -112,3 +112,24 @@ def test_alias_update(envelope: Run) -> None:
     described = ok_json(envelope("key", "describe", "alias/cli-moving", "--json"))
     assert described["KeyMetadata"]["KeyId"] == second != first
     fails(envelope("key", "alias", "update", "alias/cli-none", second), "NotFoundException")
+
+
+def test_tag_untag_tags_and_describe(envelope: Run) -> None:
+    key_id = _key(envelope, "--alias", "alias/cli-tags")
+    result = envelope("key", "tag", "alias/cli-tags", "team=blue", "cost=")
+    assert result.returncode == 0, result.stderr
+    assert ok_json(envelope("key", "tags", key_id, "--json"))["Tags"] == [
+        {"TagKey": "cost", "TagValue": ""}, {"TagKey": "team", "TagValue": "blue"}]  # fmt: skip
+    described = ok_json(envelope("key", "describe", key_id, "--json"))
+    assert described["Tags"] == [{"TagKey": "cost", "TagValue": ""},
+                                 {"TagKey": "team", "TagValue": "blue"}]  # fmt: skip
+    assert described["KeyMetadata"]["KeyId"] == key_id
+    human = envelope("key", "describe", key_id).stdout.decode()
+    assert "Tags:         cost=, team=blue" in human
+    assert envelope("key", "untag", key_id, "cost", "absent").returncode == 0
+    assert "team" in envelope("key", "tags", key_id).stdout.decode()
+    fails(envelope("key", "tag", key_id, "novalue"), "KEY=VALUE")
+    fails(envelope("key", "tag", key_id, "aws:x=1"), "TagException")
+    envelope("key", "untag", key_id, "team")
+    assert envelope("key", "tags", key_id).stdout.decode().strip() == "no tags"
+    assert ok_json(envelope("key", "describe", key_id, "--json"))["Tags"] == []
