@@ -95,8 +95,8 @@ class Keystore:
         self._database = Database(self.path)
         self._lock = threading.RLock()
         try:
-            self._root = RootKey(self._open_root_key(passphrase, scrypt_n, region, account_id))
-            meta = self._plain().meta()
+            key, meta = self._open_root_key(passphrase, scrypt_n, region, account_id)
+            self._root = RootKey(key)
             self._generation = int(meta.get("root_generation", b"0"))
             self.identity = self._check_identity(meta, region, account_id)
             self.reader = Records(self._database.reader, self._root)
@@ -112,10 +112,15 @@ class Keystore:
 
     def _open_root_key(
         self, passphrase: str | None, scrypt_n: int, region: str | None, account_id: str | None
-    ) -> bytes:
+    ) -> tuple[bytes, dict[str, bytes]]:
+        """The root key and the metadata it was checked against, from one read.
+
+        The generation is taken from the same metadata as the key: read apart, a rekey in
+        another process between the two reads would pair the retired key with the new
+        generation, and everything this process wrapped would be under the retired key.
+        """
         # An existing store is checked before anything is written, so a wrong passphrase leaves
         # every byte of it unchanged.
-        known: bytes | None = None
         if not self._plain().has_schema():
             identity = _identity_for_new_store(region, account_id)
             if passphrase is not None:
@@ -123,12 +128,16 @@ class Keystore:
             else:
                 meta, key = rootkey.new_file_meta(self.home)
             meta.update(region=identity.region.encode(), account_id=identity.account_id.encode())
+            created: dict[str, bytes] | None = None
             with self._database.write() as tx:
                 records = Records(tx, None)
                 records.create_schema()
                 if records.insert_meta_if_empty(meta):
-                    known = key  # this process's metadata won: no second scrypt run
-        return rootkey.open_root_key(self.home, self._plain().meta(), passphrase, known=known)
+                    created = records.meta()  # this process's metadata won: no second scrypt
+            if created is not None:
+                return key, created
+        meta = self._plain().meta()
+        return rootkey.open_root_key(self.home, meta, passphrase), meta
 
     def _check_identity(
         self, meta: dict[str, bytes], region: str | None, account_id: str | None

@@ -79,13 +79,8 @@ def new_passphrase_meta(passphrase: str, scrypt_n: int) -> tuple[dict[str, bytes
     return meta, key
 
 
-def open_root_key(
-    home: Path, meta: dict[str, bytes], passphrase: str | None, *, known: bytes | None = None
-) -> bytes:
+def open_root_key(home: Path, meta: dict[str, bytes], passphrase: str | None) -> bytes:
     """Find the root key a store's metadata describes and check it against the verifier.
-
-    Args:
-        known: the key this process just derived for the same metadata (skips scrypt).
 
     Raises:
         KeystoreError: the store wants the other kind of root key, or its metadata is damaged.
@@ -98,8 +93,6 @@ def open_root_key(
             raise KeystoreError(
                 f"the keystore in {home} is protected by a passphrase; set ENVELOPE_PASSPHRASE"
             )
-        if known is not None:
-            return known
         key = derive(passphrase, meta)
         if verifies(key, verifier):
             return key
@@ -116,7 +109,7 @@ def open_root_key(
             f"the keystore in {home} uses a root-key file, not a passphrase; "
             "unset ENVELOPE_PASSPHRASE"
         )
-    key = known or root_key_from_file(home, create=False)
+    key = root_key_from_file(home, create=False)
     if verifies(key, verifier):
         # A leftover root.key.new (a rekey that died before its commit, or one in progress in
         # another process) is left alone: it opens nothing, and the next rekey replaces it.
