@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import json
 import os
+import random
+import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from envelope.errors import EnvelopeError
 from envelope.keys.local import LocalKeyService
 
 FAST = 2**10  # scrypt cost for the rekeyer's new passphrase
@@ -78,3 +82,92 @@ def test_an_opener_racing_a_passphrase_change_never_wraps_under_the_old_one(
         return
     pytest.fail("the opener never read the metadata before the rekey committed")
 
+
+
+# --- rekeys racing rekeys, openers and SIGKILL ------------------------------------------------
+RACE_SECONDS = 6.0
+
+
+def _report(out: int, line: dict[str, object]) -> None:
+    os.write(out, (json.dumps(line) + "\n").encode())  # < PIPE_BUF: one atomic append
+
+
+def _rekeyer(home: Path, out: int, blob: bytes) -> None:
+    kms = LocalKeyService(home)
+    while True:
+        try:
+            kms.rekey()
+            _report(out, {"rekeyed": 1})
+        except EnvelopeError as e:
+            _report(out, {"error": f"{type(e).__name__}: {e}"})
+
+
+def _opener(home: Path, out: int, blob: bytes) -> None:
+    while True:
+        try:
+            with LocalKeyService(home) as kms:
+                assert kms.decrypt(ciphertext_blob=blob).plaintext == b"reference"
+            _report(out, {"opened": 1})
+        except EnvelopeError as e:
+            _report(out, {"error": f"{type(e).__name__}: {e}"})
+
+
+def _fork(work: Callable[[Path, int, bytes], None], home: Path, log: Path, blob: bytes) -> int:
+    pid = os.fork()
+    if pid == 0:  # the child never returns into pytest
+        try:
+            work(home, os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), blob)
+        finally:
+            os._exit(1)
+    return pid
+
+
+@pytest.mark.slow
+def test_rekeys_racing_rekeys_openers_and_kills_lose_nothing(tmp_path: Path) -> None:
+    """Before: a rekey moved ``root.key.new`` over ``root.key`` by name after its commit, when
+    another rekey could already have written its own, uncommitted key there (and an opener
+    finishing a rekey could do the same): openers failed with "the root-key file does not open
+    the keystore" or "root.key.new is missing", a rekey killed before its commit could leave no
+    root key that opens the store, and killed rekeys left temporary copies of root keys. (A
+    first fix that removed leftovers by what the database showed lost the store too: a process
+    killed inside SQLite's COMMIT can leave a commit that no live connection sees but the next
+    recovery restores, and its root key had been removed meanwhile.) Two rekeyers (killed and
+    restarted now and then) and two processes that open the store and decrypt run together for
+    a few seconds; no operation may fail, and afterwards the store opens and decrypts."""
+    rng = random.Random(8)
+    home = tmp_path / "home"
+    with LocalKeyService(home) as kms:
+        blob = kms.encrypt(key_id=kms.create_key().key_metadata.key_id, plaintext=b"reference")
+    logs = [tmp_path / f"worker-{n}.log" for n in range(4)]
+    rekeyers = [_fork(_rekeyer, home, logs[n], blob.ciphertext_blob) for n in range(2)]
+    openers = [_fork(_opener, home, logs[n], blob.ciphertext_blob) for n in range(2, 4)]
+    kills = 0
+    deadline = time.monotonic() + RACE_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(rng.uniform(0.05, 0.3))
+        victim = rng.randrange(2)
+        os.kill(rekeyers[victim], signal.SIGKILL)
+        os.waitpid(rekeyers[victim], 0)
+        kills += 1
+        rekeyers[victim] = _fork(_rekeyer, home, logs[victim], blob.ciphertext_blob)
+    for pid in rekeyers + openers:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    records = [
+        json.loads(line)
+        for log in logs
+        for line in log.read_text().split("\n")[:-1]  # a line cut off by the kill was not sent
+    ]
+    assert [r["error"] for r in records if "error" in r] == []
+    assert sum("rekeyed" in r for r in records) > 20 and sum("opened" in r for r in records) > 20
+    assert kills > 10
+    with LocalKeyService(home) as kms:
+        assert kms.decrypt(ciphertext_blob=blob.ciphertext_blob).plaintext == b"reference"
+    # No temporary copy of a root key is left; a root.key.new-* can only be the key of a rekey
+    # killed before its commit (the next rekey removes it once its own commit is in).
+    leftovers = {p.name for p in home.iterdir()} - {"keystore.db", "root.key"}
+    leftovers -= {"keystore.db-wal", "keystore.db-shm"}
+    assert all(name.startswith("root.key.new-") for name in leftovers), leftovers
+    with LocalKeyService(home) as kms:
+        kms.rekey()
+    assert not [p for p in home.iterdir() if p.name.startswith("root.key.new")]

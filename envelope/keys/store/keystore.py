@@ -18,10 +18,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from envelope.errors import KeystoreError
+from envelope.errors import KeystoreError, WrongPassphraseError
 from envelope.keys.store import rootkey
 from envelope.keys.store.files import check_file, create_private, prepare_home
-from envelope.keys.store.rootkey import NEW_ROOT_KEY_NAME, ROOT_KEY_NAME, SCRYPT_N, RootKey
+from envelope.keys.store.rootkey import ROOT_KEY_NAME, SCRYPT_N, RootKey
 from envelope.keys.store.sqlite import Database
 from envelope.keys.store.tables import Records
 
@@ -31,6 +31,7 @@ DEFAULT_ACCOUNT = "123456789012"
 _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
 _ACCOUNT = re.compile(r"\d{12}")
 _SCRUB_TRIES = 10
+_OPEN_TRIES = 5
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class Identity:
 
     region: str
     account_id: str
+
 
 
 def _identity_for_new_store(region: str | None, account_id: str | None) -> Identity:
@@ -100,6 +102,10 @@ class Keystore:
             self._generation = int(meta.get("root_generation", b"0"))
             self.identity = self._check_identity(meta, region, account_id)
             self.reader = Records(self._database.reader, self._root)
+            if rootkey.PENDING_META in meta or (
+                meta.get("root_mode") == b"file" and not rootkey.installed(self.home, key)
+            ):
+                self._settle_root_files()  # a rekey died between its commit and its file step
             if meta.get("scrub_pending"):
                 self.scrub()
         except BaseException:
@@ -136,8 +142,16 @@ class Keystore:
                     created = records.meta()  # this process's metadata won: no second scrypt
             if created is not None:
                 return key, created
-        meta = self._plain().meta()
-        return rootkey.open_root_key(self.home, meta, passphrase), meta
+        for attempt in range(_OPEN_TRIES):
+            meta = self._plain().meta()
+            try:
+                return rootkey.open_root_key(self.home, meta, passphrase), meta
+            except WrongPassphraseError:
+                # A root-key file that does not fit: retry if a rekey committed meanwhile.
+                moved_on = self._plain().meta().get("verifier") != meta.get("verifier")
+                if passphrase is not None or not moved_on or attempt == _OPEN_TRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
 
     def _check_identity(
         self, meta: dict[str, bytes], region: str | None, account_id: str | None
@@ -173,6 +187,9 @@ class Keystore:
         """
         with self._lock, self._database.write() as tx:
             meta = Records(tx, None).meta()
+            if rootkey.PENDING_META in meta:  # a rekey committed; its file step is not done yet
+                rootkey.settle_files(self.home, meta)
+                Records(tx, None).delete_meta(rootkey.PENDING_META)
             generation = int(meta.get("root_generation", b"0"))
             if generation != self._generation:
                 self._take_up_new_root(meta, generation)
@@ -195,6 +212,16 @@ class Keystore:
         self._root = RootKey(key)
         self.reader = Records(self._database.reader, self._root)
         self._generation = generation
+
+    def _settle_root_files(self) -> None:
+        """Move a committed rekey's ``root.key.new`` into place, or remove retired root-key files.
+
+        Done in a write transaction (see ``rootkey.settle_files``), never by name outside one.
+        """
+        with self._lock, self._database.write() as tx:
+            records = Records(tx, None)
+            rootkey.settle_files(self.home, records.meta())
+            records.delete_meta(rootkey.PENDING_META)
 
     def refresh(self) -> None:
         """Take up a root key that another process's rekey installed (a no-op otherwise)."""
@@ -243,9 +270,10 @@ class Keystore:
         Args:
             passphrase: the new passphrase, or None for a new random ``root.key`` file.
 
-        Afterwards the old root key (or passphrase) opens nothing in this store. A ``root.key``
-        file is replaced only after the database has committed; a crash in between is finished
-        by the next open, which finds ``root.key.new``.
+        Afterwards the old root key (or passphrase) opens nothing in this store. A new root key
+        is written to a file of its own inside the transaction and moved over ``root.key`` (or
+        the old ``root.key`` removed) in the next one; if this process dies in between, the next
+        write or open in any process finishes it (see ``rootkey.settle_files``).
         """
         with self._lock:
             if passphrase is not None:
@@ -254,29 +282,35 @@ class Keystore:
                 key = os.urandom(32)
                 meta = {"root_mode": b"file", "verifier": rootkey.new_verifier(key)}
             new_root = RootKey(key)
-            with self.write() as records:
-                old_mode = records.meta().get("root_mode")
-                generation = self._generation + 1
-                if passphrase is None:
-                    temp = rootkey.write_key_file(self.home, key)
-                    os.replace(temp, self.home / NEW_ROOT_KEY_NAME)
-                    rootkey.fsync_folder(self.home)
-                records.rewrap_all(new_root)
-                stale = {"scrypt_n", "scrypt_r", "scrypt_p", "scrypt_salt"} - set(meta)
-                for name in stale:
-                    records.delete_meta(name)
-                records.set_meta({**meta, "root_generation": str(generation).encode()})
+            pending = ""
+            try:
+                with self.write() as records:
+                    # Leftovers of rekeys killed before their commit, seen before this commit
+                    # (which overwrites any commit of theirs still hidden in the log).
+                    leftovers = rootkey.pending_files(self.home)
+                    generation = self._generation + 1
+                    if passphrase is None:
+                        pending = rootkey.write_pending_key(self.home, key)
+                    records.rewrap_all(new_root)
+                    stale = {"scrypt_n", "scrypt_r", "scrypt_p", "scrypt_salt"} - set(meta)
+                    for name in stale:
+                        records.delete_meta(name)
+                    records.set_meta(
+                        {
+                            **meta,
+                            "root_generation": str(generation).encode(),
+                            rootkey.PENDING_META: pending.encode(),
+                        }
+                    )
+            except BaseException:
+                if pending:  # never committed: the key in it wraps nothing
+                    rootkey.remove_files(self.home, [pending])
+                raise
             self._root = new_root
             self._generation = generation
             self.reader = Records(self._database.reader, self._root)
-            if passphrase is None:
-                with contextlib.suppress(FileNotFoundError):  # an opener may have finished it
-                    os.replace(self.home / NEW_ROOT_KEY_NAME, self.home / ROOT_KEY_NAME)
-                rootkey.fsync_folder(self.home)
-            elif old_mode == b"file":
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(self.home / ROOT_KEY_NAME)
-                rootkey.fsync_folder(self.home)
+            self._settle_root_files()  # whoever writes next does it if this process dies first
+            rootkey.remove_files(self.home, leftovers)
             self.scrub()
 
     @property
