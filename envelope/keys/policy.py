@@ -10,7 +10,7 @@ MAX_POLICY_BYTES = 32768
 """KMS: a key policy document is at most 32 KB."""
 
 
-def default_policy(account_id: str) -> str:
+def default_policy(account_id: str, *, partition: str = "aws") -> str:
     """AWS KMS's default key policy: the account's root principal may do everything."""
     return json.dumps(
         {
@@ -20,7 +20,7 @@ def default_policy(account_id: str) -> str:
                 {
                     "Sid": "Enable IAM User Permissions",
                     "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+                    "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
                     "Action": "kms:*",
                     "Resource": "*",
                 }

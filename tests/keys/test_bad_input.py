@@ -126,7 +126,7 @@ _ANY = st.one_of(
     st.lists(st.text(max_size=5), max_size=12),
     st.dictionaries(st.text(max_size=5), st.text(max_size=5), max_size=4),
     st.sampled_from(["SYMMETRIC_DEFAULT", "RSAES_OAEP_SHA_256", "AES_256", "AES_128", "alias/x",
-                     "RSA_2048", "ENCRYPT_DECRYPT", "\ud800", "a" * 3000]),
+                     "RSA_2048", "ENCRYPT_DECRYPT", "\ud800", "alias/\udc80", "a" * 3000]),
 )
 # Calls that would make real work or lasting state out of random input are left out of the
 # property: key creation (RSA generation, thousands of keys) and deletion scheduling (it would

@@ -62,7 +62,11 @@ class KeyManagement(LocalCore):
         check_description(description)
         check_enum("keySpec", key_spec, KEY_SPECS)
         check_enum("keyUsage", key_usage, (ENCRYPT_DECRYPT,))
-        policy = default_policy(self.account_id) if policy is None else check_policy(policy)
+        policy = (
+            default_policy(self.account_id, partition=self.partition)
+            if policy is None
+            else check_policy(policy)
+        )
         now = self._now()
         key = KeyRecord(
             key_id=str(uuid.uuid4()),
@@ -88,7 +92,7 @@ class KeyManagement(LocalCore):
         size = check_limit("limit", limit, "keys")
         check_marker(marker)
         ids = self._purge_due_deletions().key_ids()
-        chunk, truncated, next_marker = page(ids, lambda k: k, size, marker)
+        chunk, truncated, next_marker = page(ids, lambda k: k, size, marker, kind="keys")
         entries = tuple(KeyListEntry(key_id=k, key_arn=self._arn(k)) for k in chunk)
         return ListKeysResult(keys=entries, truncated=truncated, next_marker=next_marker)
 
@@ -159,7 +163,7 @@ class KeyManagement(LocalCore):
         records = self._purge_due_deletions()
         target = None if key_id is None else self._resolve(key_id, aliases=False).key_id
         rows = records.aliases(target)
-        chunk, truncated, next_marker = page(rows, lambda r: r.name, size, marker)
+        chunk, truncated, next_marker = page(rows, lambda r: r.name, size, marker, kind="aliases")
         entries = tuple(
             AliasListEntry(
                 alias_name=r.name,

@@ -34,6 +34,17 @@ _SCRUB_TRIES = 10
 _OPEN_TRIES = 5
 
 
+# The AWS partition of a region, the second field of every ARN (botocore's partitions.json).
+_PARTITIONS = (
+    ("cn-", "aws-cn"),
+    ("us-gov-", "aws-us-gov"),
+    ("us-isob-", "aws-iso-b"),
+    ("us-isof-", "aws-iso-f"),
+    ("us-iso-", "aws-iso"),
+    ("eu-isoe-", "aws-iso-e"),
+)
+
+
 @dataclass(frozen=True)
 class Identity:
     """Where a keystore's keys live in ARN terms, fixed when the store is created."""
@@ -41,6 +52,10 @@ class Identity:
     region: str
     account_id: str
 
+    @property
+    def partition(self) -> str:
+        """``aws``, or ``aws-cn``, ``aws-us-gov``, ... for the regions of other partitions."""
+        return next((p for prefix, p in _PARTITIONS if self.region.startswith(prefix)), "aws")
 
 
 def _identity_for_new_store(region: str | None, account_id: str | None) -> Identity:
