@@ -67,7 +67,15 @@ def new_file_meta(home: Path) -> tuple[dict[str, bytes], bytes]:
 
 
 def new_passphrase_meta(passphrase: str, scrypt_n: int) -> tuple[dict[str, bytes], bytes]:
-    """Metadata and key for a new store protected by ``passphrase``."""
+    """Metadata and key for a new store (or a rekey) protected by ``passphrase``.
+
+    Raises:
+        KeystoreError: the passphrase is empty (it would protect nothing) or not UTF-8.
+    """
+    if not passphrase:
+        raise KeystoreError(
+            "an empty passphrase protects nothing: give one, or none for a root-key file"
+        )
     meta = {
         "root_mode": b"passphrase",
         "scrypt_n": str(scrypt_n).encode(),
@@ -266,9 +274,9 @@ def _encoded(passphrase: str, *, normalize: bool = True) -> bytes:
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError:
-        raise KeystoreError(
-            "the passphrase (ENVELOPE_PASSPHRASE) is not valid UTF-8 text"
-        ) from None
+        pass  # raised below, outside this block: the error's ``object`` is the passphrase, and
+        # ``from None`` would still keep it as ``__context__`` for a traceback or reporter
+    raise KeystoreError("the passphrase (ENVELOPE_PASSPHRASE) is not valid UTF-8 text")
 
 
 def _verifier(key: bytes) -> bytes:
