@@ -29,7 +29,11 @@ NEW_ROOT_KEY_NAME = "root.key.new"
 SCRYPT_N = 2**17
 SCRYPT_R = 8
 SCRYPT_P = 1
-_MAX_SCRYPT_N = 2**22  # refuse absurd stored costs from a damaged or hostile file
+# Refuse absurd stored costs from a damaged or hostile file before any work: scrypt needs
+# 128 * N * r bytes (at most 1 GiB here, 8 times the default) and time in proportion to
+# N * r * p (at most 16 times the default).
+_MAX_SCRYPT_MEMORY = 2**30
+_MAX_SCRYPT_WORK = 16 * SCRYPT_N * SCRYPT_R * SCRYPT_P
 
 _VERIFIER_PLAINTEXT = b"envelope keystore root key check"
 _VERIFIER_AAD = b"verifier"
@@ -258,9 +262,20 @@ def derive_raw(secret: bytes, meta: dict[str, bytes]) -> bytes:
         salt = meta["scrypt_salt"]
     except (KeyError, ValueError):
         raise KeystoreError("the keystore's passphrase parameters are damaged") from None
-    if not (2 <= n <= _MAX_SCRYPT_N and 1 <= r <= 32 and 1 <= p <= 16 and len(salt) == 32):
+    if not (
+        n >= 2
+        and r >= 1
+        and p >= 1
+        and 128 * n * r <= _MAX_SCRYPT_MEMORY
+        and n * r * p <= _MAX_SCRYPT_WORK
+        and len(salt) == 32
+    ):
         raise KeystoreError("the keystore's passphrase parameters are out of range")
-    return Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(secret)
+    try:
+        return Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(secret)
+    except MemoryError:
+        pass  # raised below, unchained
+    raise KeystoreError(f"not enough memory for the keystore's passphrase cost (scrypt N={n})")
 
 
 def _encoded(passphrase: str, *, normalize: bool = True) -> bytes:
