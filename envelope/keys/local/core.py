@@ -198,7 +198,7 @@ class LocalCore:
                 records.destroy_key(key_id)
             if due:
                 self._keys.forget(set(due))
-                self._store.request_scrub()  # get the destroyed material out of the WAL too
+                self._store.request_scrub(records)  # the destroyed material out of the WAL
             return records
         if self._store.reader.keys_due_for_deletion(PENDING_DELETION, now):
             with self._store.write() as tx:

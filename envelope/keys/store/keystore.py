@@ -256,6 +256,8 @@ class Keystore:
             True if the log is now empty.
         """
         with self._lock:
+            # The request this scrub answers; a later one (another purge) must outlive it.
+            request = self._plain().meta().get("scrub_pending")
             for attempt in range(_SCRUB_TRIES):
                 if self._database.checkpoint():
                     break
@@ -264,18 +266,24 @@ class Keystore:
                 self._scrub_pending = True
                 if not self._scrub_flagged:  # tell other processes, and the next open, too
                     with self._database.write() as tx:
-                        Records(tx, None).set_meta({"scrub_pending": b"1"})
+                        Records(tx, None).set_meta({"scrub_pending": os.urandom(8)})
                     self._scrub_flagged = True
                 return False
             self._scrub_pending = self._scrub_flagged = False
-            if self._plain().meta().get("scrub_pending"):
+            if request is not None:
                 with self._database.write() as tx:
-                    Records(tx, None).delete_meta("scrub_pending")
+                    if Records(tx, None).meta().get("scrub_pending") == request:
+                        Records(tx, None).delete_meta("scrub_pending")
                 self._database.checkpoint()  # best effort: the log now holds only that flag
             return True
 
-    def request_scrub(self) -> None:
-        """Scrub after the current write transaction (used when material was destroyed)."""
+    def request_scrub(self, records: Records) -> None:
+        """Scrub after the current write transaction (used when material was destroyed).
+
+        The request is written in that same transaction, so that if this process dies between
+        the commit and the scrub, the next write or open (in any process) does it.
+        """
+        records.set_meta({"scrub_pending": os.urandom(8)})
         self._scrub_pending = True
 
     # --- root key -------------------------------------------------------------------------------
@@ -307,6 +315,7 @@ class Keystore:
                     if passphrase is None:
                         pending = rootkey.write_pending_key(self.home, key)
                     records.rewrap_all(new_root)
+                    self.request_scrub(records)  # the old wrapped copies are in the log
                     stale = {"scrypt_n", "scrypt_r", "scrypt_p", "scrypt_salt"} - set(meta)
                     for name in stale:
                         records.delete_meta(name)
