@@ -171,3 +171,55 @@ def test_rekeys_racing_rekeys_openers_and_kills_lose_nothing(tmp_path: Path) -> 
     with LocalKeyService(home) as kms:
         kms.rekey()
     assert not [p for p in home.iterdir() if p.name.startswith("root.key.new")]
+
+
+# --- processes creating one store at once -----------------------------------------------------
+def _create(home: Path, out: int, start: float, secret: str | None) -> None:
+    while time.time() < start:
+        pass
+    try:
+        with LocalKeyService(home, passphrase=secret, _scrypt_n=FAST) as kms:
+            key_id = kms.create_key().key_metadata.key_id
+        line = {"ok": key_id, "secret": secret}
+    except EnvelopeError as e:
+        line = {"error": type(e).__name__, "message": str(e)}
+    except BaseException as e:  # anything else is a failure of the test
+        line = {"raw": f"{type(e).__name__}: {e}"}
+    _report(out, line)
+
+
+def test_processes_creating_one_store_with_different_secrets(tmp_path: Path) -> None:
+    """Six processes create the same new store at the same moment, some with a root-key file
+    and some with passphrases of their own. One secret wins (the processes with a root-key file
+    share one, if it is theirs); every other process is told plainly that its secret does not
+    open the store; and a passphrase store keeps no root.key that a losing process made
+    (before: it stayed beside the store, protecting nothing, in most runs)."""
+    home = tmp_path / "home"
+    log = tmp_path / "created.log"
+    start = time.time() + 1.0
+    secrets = [None, "first", "second", None, "third", "fourth"]
+    pids = []
+    for secret in secrets:
+        pid = os.fork()
+        if pid == 0:  # the child never returns into pytest
+            try:
+                _create(home, os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT), start, secret)
+            finally:
+                os._exit(0)
+        pids.append(pid)
+    for pid in pids:
+        os.waitpid(pid, 0)
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert len(lines) == len(secrets)
+    assert [line for line in lines if "raw" in line] == []
+    winners = [line for line in lines if "ok" in line]
+    assert len({line["secret"] for line in winners}) == 1, lines  # (root-key file users share)
+    for line in lines:
+        if "error" in line:
+            assert line["error"] in ("WrongPassphraseError", "KeystoreError"), line
+            assert "passphrase" in line["message"] or "root-key file" in line["message"]
+    with LocalKeyService(home, passphrase=winners[0]["secret"]) as kms:
+        for line in winners:
+            assert kms.describe_key(key_id=line["ok"]).key_metadata.enabled
+        mode = kms.root_mode
+    assert (home / "root.key").exists() == (mode == "file")

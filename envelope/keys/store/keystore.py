@@ -117,10 +117,15 @@ class Keystore:
             self._generation = int(meta.get("root_generation", b"0"))
             self.identity = self._check_identity(meta, region, account_id)
             self.reader = Records(self._database.reader, self._root)
-            if rootkey.PENDING_META in meta or (
-                meta.get("root_mode") == b"file" and not rootkey.installed(self.home, key)
+            mode = meta.get("root_mode")
+            if (
+                rootkey.PENDING_META in meta
+                or (mode == b"file" and not rootkey.installed(self.home, key))
+                or (mode == b"passphrase" and os.path.lexists(self.home / ROOT_KEY_NAME))
             ):
-                self._settle_root_files()  # a rekey died between its commit and its file step
+                # A rekey died between its commit and its file step, or a process that lost the
+                # race to create this passphrase store left the root.key it made.
+                self._settle_root_files()
             if meta.get("scrub_pending"):
                 self.scrub()
         except BaseException:

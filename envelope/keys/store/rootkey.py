@@ -7,6 +7,7 @@ key) so that a wrong passphrase or a foreign ``root.key`` is refused before anyt
 
 from __future__ import annotations
 
+import contextlib
 import os
 import unicodedata
 from collections.abc import Callable
@@ -213,9 +214,11 @@ def settle_files(home: Path, meta: dict[str, bytes]) -> None:
 
 
 def remove_files(home: Path, names: list[str]) -> None:
-    """Remove rekey leftovers (see above for when that is safe)."""
+    """Remove rekey leftovers (see above for when that is safe); best effort, as the rekey has
+    committed by then and must not be reported as failed."""
     for name in names:
-        _change(os.unlink, home / name)
+        with contextlib.suppress(OSError):
+            os.unlink(home / name)
     if names:
         fsync_folder(home)
 
