@@ -283,3 +283,20 @@ def test_a_purge_killed_before_its_scrub_is_scrubbed_by_the_next_open(tmp_path: 
     holder.communicate(b"stop\n", timeout=60)
     assert holder.returncode == 0
     assert all(w not in raw for w in wrapped)
+
+
+def test_a_rekey_leaves_no_other_name_for_the_retired_root_key(tmp_path: Path) -> None:
+    """A new root.key is written under a temporary name and hard-linked into place; a process
+    killed between the link and the removal of the temporary name leaves a second name for the
+    root key. Before: a rekey replaced root.key, but the old key lived on under that name."""
+    with LocalKeyService(tmp_path) as kms:
+        key_id = kms.create_key().key_metadata.key_id
+    old_root = (tmp_path / "root.key").read_bytes()
+    os.link(tmp_path / "root.key", tmp_path / ".root.key.4242.0badcafe")  # what the kill leaves
+    unrelated = tmp_path / ".root.key.4243.feedf00d"  # another process's file: not ours to touch
+    unrelated.write_bytes(os.urandom(32))
+    with LocalKeyService(tmp_path) as kms:
+        kms.rekey()
+        assert kms.describe_key(key_id=key_id).key_metadata.enabled
+    assert all(p.read_bytes() != old_root for p in tmp_path.iterdir() if p.is_file())
+    assert unrelated.exists()

@@ -316,6 +316,7 @@ class Keystore:
                     # Leftovers of rekeys killed before their commit, seen before this commit
                     # (which overwrites any commit of theirs still hidden in the log).
                     leftovers = rootkey.pending_files(self.home)
+                    retired = rootkey.file_identity(self.home / ROOT_KEY_NAME)
                     generation = self._generation + 1
                     if passphrase is None:
                         pending = rootkey.write_pending_key(self.home, key)
@@ -340,6 +341,7 @@ class Keystore:
             self.reader = Records(self._database.reader, self._root)
             self._settle_root_files()  # whoever writes next does it if this process dies first
             rootkey.remove_files(self.home, leftovers)
+            rootkey.remove_other_names(self.home, retired)
             self.scrub()
 
     @property

@@ -223,6 +223,34 @@ def remove_files(home: Path, names: list[str]) -> None:
         fsync_folder(home)
 
 
+def file_identity(path: Path) -> tuple[int, int] | None:
+    """The (device, inode) of a file, to find other names for it later; None if absent."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise KeystoreError(f"cannot use the keystore file {path}: {e.strerror}") from None
+    return info.st_dev, info.st_ino
+
+
+def remove_other_names(home: Path, identity: tuple[int, int] | None) -> None:
+    """Remove temporary names (``.root.key.*``) that are hard links to a retired root key.
+
+    ``root_key_from_file`` links its temporary file to ``root.key`` and then removes the
+    temporary name; a process killed in between leaves a second name for the root key, which
+    would keep a retired root key on disk after a rekey. Best effort, like ``remove_files``.
+    """
+    if identity is None:
+        return
+    with contextlib.suppress(OSError):
+        for name in os.listdir(home):
+            if name.startswith(f".{ROOT_KEY_NAME}."):
+                info = os.lstat(home / name)
+                if (info.st_dev, info.st_ino) == identity:
+                    os.unlink(home / name)
+
+
 def _change(action: Callable[..., None], *paths: Path) -> None:
     try:
         action(*paths)
