@@ -7,11 +7,20 @@ S3EC   := .venv-s3ec/installed
 
 .PHONY: demo demo-s3 test lint bench clean
 
-# The library (with its aws extra and the test tools) and the CLI distribution, both editable.
+# The library (its aws and server extras, the test tools) and the CLI distribution, editable.
 $(BIN)/envelope: pyproject.toml cli/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[aws,test]' -e ./cli
+	$(BIN)/pip install -q -e '.[aws,server,test]' -e ./cli
+	@touch $@
+
+# The AWS CLI, a real client for the envelope serve tests. awscli v1 pins botocore exactly, so it
+# gets its own venv rather than a say in ours.
+AWSCLI := .venv-awscli/bin/aws
+$(AWSCLI):
+	$(PYTHON) -m venv .venv-awscli
+	.venv-awscli/bin/pip install -q --upgrade pip
+	.venv-awscli/bin/pip install -q 'awscli>=1.33,<2'
 	@touch $@
 
 $(S3EC): tests/s3/oracle-requirements.txt
@@ -33,7 +42,7 @@ lint: $(BIN)/envelope
 	$(BIN)/mypy --strict envelope cli/envelope_cli
 
 # The whole test suite, every benchmark once as a smoke test (no timing), then the linters.
-test: $(BIN)/envelope $(S3EC)
+test: $(BIN)/envelope $(S3EC) $(AWSCLI)
 	$(BIN)/pytest -n 2 -q
 	$(BIN)/pytest benchmarks -q --benchmark-disable
 	$(MAKE) --no-print-directory lint
@@ -42,4 +51,4 @@ bench: $(BIN)/envelope $(S3EC)
 	$(BIN)/pytest benchmarks --benchmark-only --benchmark-columns=min,median,mean,ops -q
 
 clean:
-	rm -rf $(VENV) .venv-s3ec .demo-home .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-s3ec .venv-awscli .demo-home .pytest_cache .mypy_cache .ruff_cache

@@ -11,7 +11,7 @@ import typer
 
 from envelope import __version__
 from envelope.errors import EnvelopeError
-from envelope_cli import keys, keystore, messages, s3
+from envelope_cli import keys, keystore, messages, principal, s3, serve
 from envelope_cli.common import CliError, state
 
 app = typer.Typer(
@@ -23,8 +23,10 @@ app = typer.Typer(
 )
 app.add_typer(keys.app, name="key")
 app.add_typer(keystore.app, name="keystore")
+app.add_typer(principal.app, name="principal")
 app.add_typer(s3.app, name="s3")
 messages.register(app)
+app.command("serve")(serve.serve)
 
 
 def _version(value: bool) -> None:

@@ -94,10 +94,13 @@ class Oracle:
     python: Path
     endpoint: str
     key_id: str
+    kms: dict[str, str] | None = None
+    """A KMS endpoint other than ``endpoint`` and its credentials (``envelope serve``)."""
 
     def run(self, *ops: dict[str, Any]) -> list[dict[str, Any]]:
         """Run ops in one oracle process; returns one {"ok": ..., "error": ...} per op."""
-        request = {"endpoint": self.endpoint, "key_id": self.key_id, "ops": list(ops)}
+        request = {"endpoint": self.endpoint, "key_id": self.key_id, "ops": list(ops),
+                   "kms": self.kms}  # fmt: skip
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         result = subprocess.run(
             [str(self.python), str(ORACLE_SCRIPT)],

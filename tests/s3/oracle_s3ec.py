@@ -3,7 +3,9 @@
 Not a test module: tests run it as ``.venv-s3ec/bin/python oracle_s3ec.py`` with a JSON request on
 stdin and read a JSON list of results from stdout. It imports nothing from envelope.
 
-Request: {"endpoint": URL, "key_id": KMS key ARN, "ops": [OP, ...]}, each OP one of
+Request: {"endpoint": URL, "key_id": KMS key ARN, "ops": [OP, ...]} and optionally
+"kms": {"endpoint", "access_key_id", "secret_access_key"} for a KMS elsewhere than the S3 endpoint
+(``envelope serve``); each OP one of
   {"op": "put", "bucket", "key", "path", "context", "format": "v3"|"v2"}   put_object
   {"op": "upload", "bucket", "key", "path", "context", "format"}  upload_file (multipart)
   {"op": "get", "bucket", "key", "path", "context"}  get_object, body to the file
@@ -24,7 +26,7 @@ from s3_encryption.materials.materials import AlgorithmSuite, CommitmentPolicy
 CHUNK = 1024 * 1024
 
 
-def _client(endpoint: str, key_id: str, fmt: str) -> S3EncryptionClient:
+def _client(endpoint: str, key_id: str, fmt: str, kms_at: dict | None) -> S3EncryptionClient:
     options = {
         "endpoint_url": endpoint,
         "region_name": "us-east-1",
@@ -32,6 +34,13 @@ def _client(endpoint: str, key_id: str, fmt: str) -> S3EncryptionClient:
         "aws_secret_access_key": "testing",
     }
     s3 = boto3.client("s3", config=Config(s3={"addressing_style": "path"}), **options)
+    if kms_at:
+        options = {
+            "endpoint_url": kms_at["endpoint"],
+            "region_name": "us-east-1",
+            "aws_access_key_id": kms_at["access_key_id"],
+            "aws_secret_access_key": kms_at["secret_access_key"],
+        }
     kms = boto3.client("kms", **options)
     if fmt == "v2":
         # V2 objects need a policy that allows non-committing suites (DESIGN.md §5).
@@ -83,7 +92,7 @@ def main() -> None:
     for op in request["ops"]:
         fmt = op.get("format", "v3")
         if fmt not in clients:
-            clients[fmt] = _client(request["endpoint"], request["key_id"], fmt)
+            clients[fmt] = _client(request["endpoint"], request["key_id"], fmt, request.get("kms"))
         try:
             _run(clients[fmt], op)
             results.append({"ok": True})
