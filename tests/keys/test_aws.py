@@ -98,7 +98,7 @@ def test_client_side_validation_becomes_validation_exception(aws: AwsKmsKeyServi
     with pytest.raises(ValidationException) as caught:
         aws.encrypt(key_id=key_id, plaintext=["top secret words"])  # type: ignore[arg-type]
     assert "top secret" not in str(caught.value)
-    assert "'plaintext'" in str(caught.value)  # KMS names the member in lowerCamelCase
+    assert "Plaintext" in str(caught.value)
 
 
 def test_close_and_context_manager(moto_env: MotoServer) -> None:
