@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 from envelope.errors import LimitExceededException, MalformedPolicyDocumentException
@@ -29,6 +30,14 @@ def default_policy(account_id: str, *, partition: str = "aws") -> str:
     )
 
 
+_INVALID = object()
+
+
+def _not_json(constant: str) -> object:
+    """Python's parser takes NaN and Infinity; JSON (RFC 8259) and KMS do not."""
+    raise ValueError(f"{constant} is not JSON")
+
+
 def check_policy(policy: str) -> str:
     """A key policy document as KMS accepts it: JSON, an object with statements, at most 32 KB.
 
@@ -46,10 +55,12 @@ def check_policy(policy: str) -> str:
         raise LimitExceededException(
             f"the key policy is {size} bytes; a key policy is at most {MAX_POLICY_BYTES} bytes"
         )
-    try:
-        document = json.loads(policy)
-    except ValueError:
-        raise MalformedPolicyDocumentException("the key policy is not valid JSON") from None
+    document: object = _INVALID
+    # RecursionError: nesting deeper than Python's stack. Raised below, unchained.
+    with contextlib.suppress(ValueError, RecursionError):
+        document = json.loads(policy, parse_constant=_not_json)
+    if document is _INVALID:
+        raise MalformedPolicyDocumentException("the key policy is not valid JSON")
     if not isinstance(document, dict) or not isinstance(document.get("Statement"), (list, dict)):
         raise MalformedPolicyDocumentException(
             "the key policy must be a JSON object with a Statement"

@@ -137,3 +137,22 @@ def test_arns_name_the_partition_of_the_region(
         other = "aws-cn" if partition == "aws" else "aws"
         with pytest.raises(NotFoundException):
             kms.describe_key(key_id=meta.arn.replace(f"arn:{partition}:", f"arn:{other}:"))
+
+
+# --- key policies -------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "policy",
+    [
+        '{"Statement": ' + "[" * 3000 + "]" * 3000 + "}",  # 6 KB, deeper than Python's stack
+        '{"Statement": [], "Sid": NaN}',  # not JSON: Python's parser takes it, KMS's does not
+        '{"Statement": [{"Effect": "Allow", "Resource": Infinity}]}',
+    ],
+)
+def test_a_policy_that_is_not_plain_json_is_malformed(kms: LocalKeyService, policy: str) -> None:
+    """Before: deep nesting raised a raw RecursionError (a 500 from ``envelope serve``), and
+    NaN or Infinity were accepted."""
+    from envelope.errors import MalformedPolicyDocumentException
+
+    with pytest.raises(MalformedPolicyDocumentException):
+        kms.create_key(policy=policy)
+    assert kms.list_keys().keys == ()
