@@ -322,3 +322,21 @@ def test_a_group_writable_parent_is_refused_unless_the_group_is_the_users_own(
     os.chown(parent, -1, os.getegid())
     with LocalKeyService(parent / "home") as kms:
         kms.create_key()
+
+
+def test_a_readable_wal_or_shm_is_made_private_like_the_database(tmp_path: Path) -> None:
+    """The log holds the same wrapped keys (and, for a passphrase store, the scrypt salt and
+    verifier: enough for an offline guessing attack) as the database file. Before: a
+    keystore.db readable by others was made 0600 on open, but its -wal and -shm stayed open."""
+    home = tmp_path / "home"
+    home.mkdir(mode=0o750)
+    os.chmod(home, 0o750)
+    holder = LocalKeyService(home)  # keeps the log files in place
+    holder.create_key()
+    for name in ("keystore.db", "keystore.db-wal", "keystore.db-shm"):
+        os.chmod(home / name, 0o644)
+    with LocalKeyService(home) as kms:
+        kms.create_key()
+        for name in ("keystore.db", "keystore.db-wal", "keystore.db-shm"):
+            assert _mode(home / name) == 0o600, name
+    holder.close()

@@ -104,11 +104,14 @@ class Keystore:
         self.home = Path(home)
         prepare_home(self.home)
         self.path = self.home / DB_NAME
-        for name in (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm"):
-            check_file(self.home / name)
         check_file(self.home / ROOT_KEY_NAME, secret=True)
-        if not create_private(self.path) and stat.S_IMODE(self.path.stat().st_mode) & 0o044:
-            os.chmod(self.path, 0o600)  # ours and not writable by others: just make it private
+        create_private(self.path)
+        for name in (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm"):
+            # Ours and not writable by others: if others may read one (the log holds the same
+            # wrapped keys as the database), just make it private.
+            path = self.home / name
+            if check_file(path) and stat.S_IMODE(path.stat().st_mode) & 0o044:
+                os.chmod(path, 0o600)
         self._database = Database(self.path)
         self._lock = threading.RLock()
         try:
