@@ -229,3 +229,7 @@ class S3LegacyFormatError(S3EncryptionError):
 
 class S3ObjectTooLargeError(S3EncryptionError):
     """The object exceeds a size limit (the in-memory cap, or AES-GCM's maximum length)."""
+
+
+class S3PresignedUrlError(S3EncryptionError):
+    """A pre-signed URL is malformed, expired, or was refused by S3 (tampered, revoked, gone)."""

@@ -11,7 +11,7 @@ import typer
 
 from envelope import __version__
 from envelope.errors import EnvelopeError
-from envelope_cli import keys, keystore, messages, principal, s3, serve
+from envelope_cli import keys, keystore, messages, principal, s3, s3_urls, serve
 from envelope_cli.common import CliError, state, terminal_safe
 
 app = typer.Typer(
@@ -25,6 +25,7 @@ app.add_typer(keys.app, name="key")
 app.add_typer(keystore.app, name="keystore")
 app.add_typer(principal.app, name="principal")
 app.add_typer(s3.app, name="s3")
+app.command("decrypt-url")(s3_urls.decrypt_url)
 messages.register(app)
 app.command("serve")(serve.serve)
 

@@ -1,4 +1,4 @@
-"""``envelope s3 put|get|head``: client-side encrypted S3 objects (S3 Encryption Client V3/V2).
+"""``envelope s3 put|get|head`` (and ``rewrap``, ``presign``): client-side encrypted S3 objects.
 
 envelope.s3 and boto3 are imported inside each command, so other commands never load them.
 """
@@ -6,6 +6,7 @@ envelope.s3 and boto3 are imported inside each command, so other commands never 
 from __future__ import annotations
 
 import contextlib
+import re
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,8 +14,10 @@ from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, cast
 
 import typer
 
+from envelope_cli import s3_rewrap, s3_urls
 from envelope_cli.common import (
     CliError,
+    atomic_output,
     input_size,
     key_service,
     open_input,
@@ -143,10 +146,33 @@ def get(
     discovery: Annotated[
         bool, typer.Option("--discovery", help="Let any key of the key service try.")
     ] = False,
+    byte_range: Annotated[
+        str | None,
+        typer.Option(
+            "--range",
+            help="Only plaintext bytes FIRST-LAST (or FIRST-); NOT authenticated, so it needs "
+            "--allow-unauthenticated.",
+        ),
+    ] = None,
+    allow_unauthenticated: Annotated[
+        bool,
+        typer.Option(
+            "--allow-unauthenticated",
+            help="Allow --range: its bytes are decrypted with AES-CTR and not checked.",
+        ),
+    ] = False,
 ) -> None:
-    """Decrypt an S3 object; nothing is written before its tag verifies."""
+    """Decrypt an S3 object; nothing is written before its tag verifies.
+
+    A --range cannot be verified, so it needs --allow-unauthenticated.
+    """
     bucket, object_key = _parse_url(url)
     ctx = parse_context(context)
+    if byte_range is not None:
+        _get_range(
+            bucket, object_key, output, ctx, key, discovery, byte_range, allow_unauthenticated
+        )
+        return
     target = None if output == "-" else Path(output)
     if target is None:
         refuse_terminal(sys.stdout)
@@ -175,6 +201,33 @@ def get(
                 client.download_file(
                     bucket, object_key, str(target), Callback=progress, EncryptionContext=ctx
                 )
+
+
+def _get_range(
+    bucket: str,
+    object_key: str,
+    output: str,
+    ctx: dict[str, str] | None,
+    key: list[str] | None,
+    discovery: bool,
+    byte_range: str,
+    allowed: bool,
+) -> None:
+    """``get --range``: one GetObject of the blocks that hold the range, AES-CTR, no tag check."""
+    if not allowed:
+        raise CliError(
+            "--range releases plaintext that is not authenticated (AES-CTR over the object's "
+            "key stream; a tampered range decrypts to wrong bytes without an error)",
+            hint="add --allow-unauthenticated to accept that",
+        )
+    if not re.fullmatch(r"\d+-\d*", byte_range):
+        raise CliError(f"--range must be FIRST-LAST or FIRST- (byte offsets), not {byte_range!r}")
+    with key_service() as kms, _s3_errors():
+        client = _client(_read_keys(kms, key, discovery), allow_unauthenticated_ranges=True)
+        with atomic_output(output) as handle:
+            client.download_range(
+                bucket, object_key, f"bytes={byte_range}", handle, EncryptionContext=ctx
+            )
 
 
 def head(
@@ -218,3 +271,5 @@ def _describe(info: S3ObjectInfo) -> str:
 app.command("put")(put)
 app.command("get")(get)
 app.command("head")(head)
+app.command("rewrap")(s3_rewrap.rewrap)
+app.command("presign")(s3_urls.presign)

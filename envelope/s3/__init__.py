@@ -16,7 +16,14 @@ from envelope.s3.keyrings import (
     WrappedKey,
 )
 from envelope.s3.metadata import ContentMetadata
-from envelope.s3.results import OpenObject, S3ObjectInfo
+from envelope.s3.presign import PresignedGet
+from envelope.s3.results import (
+    OpenObject,
+    RewrapFailure,
+    RewrapResult,
+    RewrapSummary,
+    S3ObjectInfo,
+)
 
 __all__ = [
     "AesGcmKeyring",
@@ -25,6 +32,10 @@ __all__ = [
     "KmsDiscoveryKeyring",
     "KmsKeyring",
     "OpenObject",
+    "PresignedGet",
+    "RewrapFailure",
+    "RewrapResult",
+    "RewrapSummary",
     "RsaOaepKeyring",
     "S3Keyring",
     "S3ObjectInfo",

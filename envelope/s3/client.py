@@ -16,18 +16,21 @@ from envelope.errors import (
 from envelope.s3 import metadata as md
 from envelope.s3.checks import check_context, check_format, refuse_body_params, request_context
 from envelope.s3.content import content_key_for, decrypt_bytes, encrypt_bytes, new_content_key
-from envelope.s3.keyrings import WrappingKeyLike, as_keyring
+from envelope.s3.keyrings import S3Keyring, WrappingKeyLike, as_keyring
+from envelope.s3.presign import PresignMethods
+from envelope.s3.ranges import RangeMethods
 from envelope.s3.results import OpenObject, Prepared, S3ObjectInfo
+from envelope.s3.rewrap import RewrapMethods
+from envelope.s3.stored import INSTRUCTION_SUFFIX, read_metadata
 from envelope.s3.transfer import TransferMethods, upload_stream
 
-INSTRUCTION_SUFFIX = ".instruction"
 MIB = 1024 * 1024
 _MIN_PART = 5 * MIB  # S3: every part but the last is at least 5 MiB
 _FORMATS = {"v3": md.CIPHER_V3, "v2": md.CIPHER_GCM}
 Callback = Callable[[int], Any]
 
 
-class EncryptedS3Client(TransferMethods):
+class EncryptedS3Client(TransferMethods, RewrapMethods, RangeMethods, PresignMethods):
     """Client-side encryption for S3 objects, compatible with the AWS S3 Encryption Client.
 
     Objects are written in format V3 (key-committing, content suite 0x0073) by default, or V2
@@ -44,6 +47,7 @@ class EncryptedS3Client(TransferMethods):
         instruction_file: bool = False,
         require_key_commitment: bool = False,
         allow_unauthenticated_legacy: bool = False,
+        allow_unauthenticated_ranges: bool = False,
         max_in_memory: int = 64 * MIB,
         multipart_threshold: int = 8 * MIB,
         part_size: int = 8 * MIB,
@@ -60,6 +64,9 @@ class EncryptedS3Client(TransferMethods):
             instruction_file: Store new objects' metadata in ``KEY.instruction``.
             require_key_commitment: Refuse to read V2 objects (no key commitment).
             allow_unauthenticated_legacy: Read legacy AES-CBC content and ``kms`` wrapping.
+            allow_unauthenticated_ranges: Allow ranged gets (``get_object(Range=...)``,
+                ``download_range``), decrypted with AES-CTR and NOT authenticated: a tampered
+                range decrypts to wrong bytes without an error.
             max_in_memory: Largest object ``get_object`` decrypts into memory.
             multipart_threshold: Uploads above this size use multipart upload.
             part_size: Multipart part size (at least 5 MiB).
@@ -88,6 +95,7 @@ class EncryptedS3Client(TransferMethods):
         self.instruction_file = instruction_file
         self.require_key_commitment = require_key_commitment
         self.allow_unauthenticated_legacy = allow_unauthenticated_legacy
+        self.allow_unauthenticated_ranges = allow_unauthenticated_ranges
         self.max_in_memory = max_in_memory
         self.multipart_threshold = multipart_threshold
         self.part_size = part_size
@@ -101,6 +109,11 @@ class EncryptedS3Client(TransferMethods):
     def s3_client(self) -> Any:
         """The wrapped boto3 S3 client."""
         return self._s3
+
+    @property
+    def keyrings(self) -> tuple[S3Keyring, ...]:
+        """The wrapping keys, as S3 keyrings (the first wraps new objects)."""
+        return tuple(self._keyrings)
 
     def __getattr__(self, name: str) -> Any:
         # Calls unrelated to encryption (list_objects_v2, copy_object, ...) go to boto3 as is
@@ -262,7 +275,10 @@ class EncryptedS3Client(TransferMethods):
         """
         for name in ("Range", "PartNumber"):
             if name in kwargs:
-                raise S3EncryptionError(f"{name} is not supported: objects are read whole")
+                raise S3EncryptionError(
+                    f"{name} is not supported here: objects are read whole (a byte range: "
+                    "get_object(Range=...) or download_range, unauthenticated, by opt-in)"
+                )
         response: dict[str, Any] = self._s3.get_object(Bucket=Bucket, Key=Key, **kwargs)
         try:
             if response.get("ContentRange"):
@@ -333,12 +349,17 @@ class EncryptedS3Client(TransferMethods):
 
         The plaintext is returned only after the tag (and, for V3, the key commitment) verified.
         ``Body`` in the response is a ``BytesIO`` of the plaintext, ``ContentLength`` its size.
+        With ``Range="bytes=FIRST-LAST"`` (a client made with ``allow_unauthenticated_ranges``)
+        only that range is fetched and decrypted, WITHOUT authentication (``download_range``).
 
         Raises:
             S3ObjectTooLargeError: The object is larger than ``max_in_memory`` (use
                 ``download_file`` / ``download_fileobj``).
             S3EncryptionError: Another subclass saying which check failed.
         """
+        if "Range" in kwargs:
+            byte_range = kwargs.pop("Range")
+            return self._get_range(Bucket, Key, byte_range, EncryptionContext, kwargs)
         obj = self.open_object(
             Bucket=Bucket, Key=Key, EncryptionContext=EncryptionContext, **kwargs
         )
@@ -379,38 +400,6 @@ class EncryptedS3Client(TransferMethods):
         result: dict[str, Any] = self._s3.delete_object(Bucket=Bucket, Key=Key, **kwargs)
         self._s3.delete_object(Bucket=Bucket, Key=Key + InstructionFileSuffix)
         return result
-
-
-def read_metadata(
-    s3: Any,
-    bucket: str,
-    key: str,
-    metadata: Mapping[str, str],
-    *,
-    suffix: str = INSTRUCTION_SUFFIX,
-) -> md.ContentMetadata:
-    """An object's content metadata, fetching its instruction file when the object's own
-    metadata names no data key.
-
-    Raises:
-        S3MetadataError: Missing, malformed or mixed metadata, or no instruction file.
-    """
-    if not md.needs_instruction_file(metadata):
-        return md.decode(metadata)
-    try:
-        response = s3.get_object(Bucket=bucket, Key=key + suffix)
-    except Exception as e:
-        code = getattr(e, "response", {}).get("Error", {}).get("Code")
-        if code not in ("NoSuchKey", "404"):
-            raise
-        what = "has V3 content metadata but" if md.is_encrypted(metadata) else "is not encrypted:"
-        raise S3MetadataError(
-            f"object {key!r} {what} it has no S3EC metadata and no instruction file "
-            f"{key + suffix!r}"
-        ) from None
-    with response["Body"] as body:
-        data = body.read(md.MAX_INSTRUCTION_FILE + 1)
-    return md.decode(metadata, md.parse_instruction_file(data))
 
 
 def inspect_object(

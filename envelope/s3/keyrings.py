@@ -16,7 +16,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from envelope.errors import S3EncryptionError, S3MetadataError
+from envelope.errors import S3EncryptionContextError, S3EncryptionError, S3MetadataError
 from envelope.message.wrapping import KmsKey, RawAesKey, RawRsaKey
 from envelope.s3.content import DATA_KEY_LENGTH
 from envelope.s3.metadata import (
@@ -73,6 +73,49 @@ class S3Keyring(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class Moved:
+    """A data key moved by KMS ReEncrypt (the key service names both keys)."""
+
+    wrapped: WrappedKey
+    source_key_id: str
+    key_id: str
+
+
+def _reencrypt(
+    service: KeyService,
+    meta: ContentMetadata,
+    source_key_id: str | None,
+    destination_key_id: str | None,
+    *,
+    dry_run: bool,
+) -> Moved | None:
+    # s3-kms-keyring.md: the stored context (with aws:x-amz-cek-alg) is the KMS context; it is
+    # given unchanged on both sides, so readers check the same pairs after the move.
+    if meta.wrap_alg != WRAP_KMS_CONTEXT:
+        return None
+    destination = destination_key_id or source_key_id
+    assert destination is not None
+    result = service.re_encrypt(
+        ciphertext_blob=meta.encrypted_data_key,
+        source_key_id=source_key_id,
+        destination_key_id=destination,
+        source_encryption_context=dict(meta.context),
+        destination_encryption_context=dict(meta.context),
+        dry_run=dry_run,
+    )
+    wrapped = WrappedKey(WRAP_KMS_CONTEXT, result.ciphertext_blob, dict(meta.context))
+    return Moved(wrapped, result.source_key_id, result.key_id)
+
+
+def _no_context(keyring: object, context: Mapping[str, str]) -> None:
+    if context:
+        raise S3EncryptionContextError(
+            f"{keyring!r} cannot bind an encryption context (the S3EC stores none for raw AES/RSA "
+            f"keys), and the object has one: {sorted(context)}"
+        )
+
+
 def _cipher_label(cipher: str) -> bytes:
     # The AES and RSA keyrings bind the content cipher: "115" for V3, else the V2 GCM name.
     return (CIPHER_V3 if cipher == CIPHER_V3 else CIPHER_GCM).encode("ascii")
@@ -101,6 +144,14 @@ class KmsKeyring:
         data_key, edk = self._key.generate_data_key(DATA_KEY_LENGTH, full)
         return data_key, WrappedKey(WRAP_KMS_CONTEXT, edk.ciphertext, full)
 
+    def wrap(self, data_key: bytes, cipher: str, context: Mapping[str, str]) -> WrappedKey:
+        """Wrap an existing data key with KMS Encrypt (the context gains ``aws:x-amz-cek-alg``)."""
+        full = {**context, CEK_ALG_CONTEXT_KEY: cipher}
+        result = self._key.key_service.encrypt(
+            key_id=self._key.key_id, plaintext=data_key, encryption_context=full
+        )
+        return WrappedKey(WRAP_KMS_CONTEXT, result.ciphertext_blob, full)
+
     def unwrap(self, meta: ContentMetadata) -> bytes | None:
         if meta.wrap_alg not in (WRAP_KMS_CONTEXT, WRAP_KMS_V1):
             return None
@@ -112,6 +163,20 @@ class KmsKeyring:
             key_id=self._key.key_id,
         )
         return result.plaintext
+
+    def reencrypt(
+        self, meta: ContentMetadata, destination_key_id: str | None = None, *, dry_run: bool = False
+    ) -> Moved | None:
+        """Move a ``kms+context`` data key with KMS ReEncrypt: to the newest version of this key,
+        or to ``destination_key_id``; the context stays the same and the data key never leaves
+        the key service. None when the object is not ``kms+context``.
+
+        Raises:
+            KeyServiceError: The key service refused (another key's data key, disabled, ...).
+        """
+        return _reencrypt(
+            self._key.key_service, meta, self._key.key_id, destination_key_id, dry_run=dry_run
+        )
 
 
 class KmsDiscoveryKeyring:
@@ -139,6 +204,23 @@ class KmsDiscoveryKeyring:
         )
         return result.plaintext
 
+    def reencrypt(
+        self, meta: ContentMetadata, destination_key_id: str | None = None, *, dry_run: bool = False
+    ) -> Moved | None:
+        """KMS ReEncrypt without a source key id, to ``destination_key_id`` of the same service.
+
+        Raises:
+            S3EncryptionError: No destination: a discovery keyring does not know which key wrapped
+                the object, so it cannot name the key to move to.
+            KeyServiceError: The key service refused.
+        """
+        if destination_key_id is None:
+            raise S3EncryptionError(
+                "a discovery keyring cannot name the key to move the data key to: give the KMS "
+                "key that wrapped it (KmsKey), or a destination"
+            )
+        return _reencrypt(self._service, meta, None, destination_key_id, dry_run=dry_run)
+
 
 class AesGcmKeyring:
     """``AES/GCM`` over a ``RawAesKey``: EDK = IV (12) || AES-GCM(data key) || tag (16), with the
@@ -155,9 +237,14 @@ class AesGcmKeyring:
 
     def new_data_key(self, cipher: str, context: Mapping[str, str]) -> tuple[bytes, WrappedKey]:
         data_key = os.urandom(DATA_KEY_LENGTH)
+        return data_key, self.wrap(data_key, cipher, context)
+
+    def wrap(self, data_key: bytes, cipher: str, context: Mapping[str, str]) -> WrappedKey:
+        """Wrap an existing data key (raw keys bind no context: ``context`` must be empty)."""
+        _no_context(self, context)
         iv = os.urandom(GCM_IV_LENGTH)
         wrapped = iv + self._key.aes_gcm().encrypt(iv, data_key, _cipher_label(cipher))
-        return data_key, WrappedKey(WRAP_AES_GCM, wrapped, {})
+        return WrappedKey(WRAP_AES_GCM, wrapped, {})
 
     def unwrap(self, meta: ContentMetadata) -> bytes | None:
         edk = meta.encrypted_data_key
@@ -189,9 +276,14 @@ class RsaOaepKeyring:
 
     def new_data_key(self, cipher: str, context: Mapping[str, str]) -> tuple[bytes, WrappedKey]:
         data_key = os.urandom(DATA_KEY_LENGTH)
+        return data_key, self.wrap(data_key, cipher, context)
+
+    def wrap(self, data_key: bytes, cipher: str, context: Mapping[str, str]) -> WrappedKey:
+        """Wrap an existing data key (raw keys bind no context: ``context`` must be empty)."""
+        _no_context(self, context)
         public, _ = self._key.rsa_keys()
-        pseudo = bytes([DATA_KEY_LENGTH]) + data_key + _cipher_label(cipher)
-        return data_key, WrappedKey(WRAP_RSA_OAEP_SHA1, public.encrypt(pseudo, _OAEP_SHA1), {})
+        pseudo = bytes([len(data_key)]) + data_key + _cipher_label(cipher)
+        return WrappedKey(WRAP_RSA_OAEP_SHA1, public.encrypt(pseudo, _OAEP_SHA1), {})
 
     def unwrap(self, meta: ContentMetadata) -> bytes | None:
         _, private = self._key.rsa_keys()

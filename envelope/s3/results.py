@@ -73,3 +73,98 @@ class S3ObjectInfo:
             "MessageId": self.message_id,
             "ETag": self.etag,
         }
+
+
+@dataclass(frozen=True)
+class RewrapResult:
+    """One object's rewrap: what moved, how the metadata was rewritten, the ETags around it.
+
+    ``status`` is ``"rewrapped"``, ``"dry run"`` (every check passed, nothing written) or
+    ``"skipped"`` (``reason`` says why: an instruction file, a plain object, a raw key with
+    nothing to move). ``method`` is ``"copy"`` (CopyObject onto itself), ``"multipart copy"``
+    (UploadPartCopy), ``"instruction file"`` or ``""``.
+    """
+
+    bucket: str
+    key: str
+    status: str
+    method: str = ""
+    format: str = ""
+    wrap_alg_before: str = ""
+    wrap_alg_after: str = ""
+    key_id_before: str | None = None  # KMS key ARNs, where the key service named them
+    key_id_after: str | None = None
+    etag_before: str | None = None
+    etag_after: str | None = None
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "Bucket": self.bucket,
+            "Key": self.key,
+            "Status": self.status,
+            "Method": self.method,
+            "Format": self.format,
+            "WrappingAlgorithmBefore": self.wrap_alg_before,
+            "WrappingAlgorithmAfter": self.wrap_alg_after,
+            "KeyIdBefore": self.key_id_before,
+            "KeyIdAfter": self.key_id_after,
+            "ETagBefore": self.etag_before,
+            "ETagAfter": self.etag_after,
+            "Reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class RewrapFailure:
+    """An object that was left as it was: the error's class name and text (nothing secret)."""
+
+    bucket: str
+    key: str
+    error: str
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "Bucket": self.bucket,
+            "Key": self.key,
+            "Error": self.error,
+            "Message": self.message,
+        }
+
+
+@dataclass(frozen=True)
+class RewrapSummary:
+    """What ``rewrap_prefix`` did: every object is in ``results`` or in ``failures``."""
+
+    bucket: str
+    prefix: str
+    results: tuple[RewrapResult, ...]
+    failures: tuple[RewrapFailure, ...]
+
+    def count(self, status: str) -> int:
+        return sum(1 for r in self.results if r.status == status)
+
+    @property
+    def rewrapped(self) -> int:
+        return self.count("rewrapped")
+
+    @property
+    def skipped(self) -> int:
+        return self.count("skipped")
+
+    @property
+    def failed(self) -> int:
+        return len(self.failures)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "Bucket": self.bucket,
+            "Prefix": self.prefix,
+            "Rewrapped": self.rewrapped,
+            "DryRun": self.count("dry run"),
+            "Skipped": self.skipped,
+            "Failed": self.failed,
+            "Results": [r.to_dict() for r in self.results],
+            "Failures": [f.to_dict() for f in self.failures],
+        }

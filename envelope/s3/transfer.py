@@ -259,7 +259,7 @@ def _upload_parts(
     return parts
 
 
-def _stream_decrypt(obj: OpenObject, sink: IO[bytes], callback: Callback | None) -> None:
+def stream_decrypt(obj: OpenObject, sink: IO[bytes], callback: Callback | None) -> None:
     """Decrypt ``obj``'s body into ``sink`` chunk by chunk; raises after the last chunk if the tag
     (or padding) fails, so what ``sink`` holds is authenticated only when this returns."""
     decryptor = ContentDecryptor(obj.key)
@@ -302,10 +302,10 @@ def download_stream(
     obj = client.open_object(Bucket=bucket, Key=key, EncryptionContext=context, **extra)
     try:
         if not spool:
-            _stream_decrypt(obj, sink, callback)
+            stream_decrypt(obj, sink, callback)
             return
         with tempfile.TemporaryFile(dir=client.spool_dir) as temp:
-            _stream_decrypt(obj, temp, callback)
+            stream_decrypt(obj, temp, callback)
             temp.seek(0)
             shutil.copyfileobj(temp, sink, _READ)
     finally:
