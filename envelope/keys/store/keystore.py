@@ -14,9 +14,10 @@ import re
 import stat
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from envelope.errors import KeystoreError, WrongPassphraseError
 from envelope.keys.store import rootkey
@@ -32,6 +33,8 @@ _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
 _ACCOUNT = re.compile(r"\d{12}")
 _SCRUB_TRIES = 10
 _OPEN_TRIES = 5
+_READ_TRIES = 20
+_T = TypeVar("_T")
 
 
 # The AWS partition of a region, the second field of every ARN (botocore's partitions.json).
@@ -151,20 +154,9 @@ class Keystore:
         # An existing store is checked before anything is written, so a wrong passphrase leaves
         # every byte of it unchanged.
         if not self._plain().has_schema():
-            identity = _identity_for_new_store(region, account_id)
-            if passphrase is not None:
-                meta, key = rootkey.new_passphrase_meta(passphrase, scrypt_n)
-            else:
-                meta, key = rootkey.new_file_meta(self.home)
-            meta.update(region=identity.region.encode(), account_id=identity.account_id.encode())
-            created: dict[str, bytes] | None = None
-            with self._database.write() as tx:
-                records = Records(tx, None)
-                records.create_schema()
-                if records.insert_meta_if_empty(meta):
-                    created = records.meta()  # this process's metadata won: no second scrypt
+            created = self._create(passphrase, scrypt_n, region, account_id)
             if created is not None:
-                return key, created
+                return created
         for attempt in range(_OPEN_TRIES):
             meta = self._plain().meta()
             try:
@@ -175,6 +167,30 @@ class Keystore:
                 if passphrase is not None or not moved_on or attempt == _OPEN_TRIES - 1:
                     raise
         raise AssertionError("unreachable")
+
+    def _create(
+        self, passphrase: str | None, scrypt_n: int, region: str | None, account_id: str | None
+    ) -> tuple[bytes, dict[str, bytes]] | None:
+        """Make this store's root key and metadata; None if another process made them first."""
+        identity = _identity_for_new_store(region, account_id)
+        try:
+            if passphrase is not None:
+                meta, key = rootkey.new_passphrase_meta(passphrase, scrypt_n)
+            else:
+                meta, key = rootkey.new_file_meta(self.home)
+        except KeystoreError:
+            # A process that made a passphrase store meanwhile removes the root.key this one
+            # was making: open the store as it is now, and say what is wrong with that.
+            if self._plain().has_schema():
+                return None
+            raise
+        meta.update(region=identity.region.encode(), account_id=identity.account_id.encode())
+        with self._database.write() as tx:
+            records = Records(tx, None)
+            records.create_schema()
+            if records.insert_meta_if_empty(meta):
+                return key, records.meta()  # this process's metadata won: no second scrypt
+        return None
 
     def _check_identity(
         self, meta: dict[str, bytes], region: str | None, account_id: str | None
@@ -245,6 +261,26 @@ class Keystore:
             records = Records(tx, None)
             rootkey.settle_files(self.home, records.meta())
             records.delete_meta(rootkey.PENDING_META)
+
+    def read_unwrapped(self, read: Callable[[Records], _T]) -> _T:
+        """Run a read that unwraps material under the root key, following rekeys.
+
+        If it fails while another process has rekeyed the store, the new root key is taken up
+        and the read runs again, as often as the root key keeps moving on (several rekeys may
+        land between two tries); if it fails with the current root key, the material is damaged.
+
+        Raises:
+            KeystoreError: the material is damaged, or the store cannot be read.
+        """
+        for _ in range(_READ_TRIES):
+            generation = self._generation
+            try:
+                return read(self.reader)
+            except KeystoreError:
+                self.refresh()
+                if self._generation == generation:
+                    raise
+        return read(self.reader)
 
     def refresh(self) -> None:
         """Take up a root key that another process's rekey installed (a no-op otherwise)."""
