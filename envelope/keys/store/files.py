@@ -4,8 +4,9 @@ Another local user who can write to the folder could plant ``root.key`` or empty
 files before the first use and later read every backing key; one who can read ``root.key`` holds
 the root key. So the folder and each file must be owned by the current user and not writable by
 group or others (``root.key`` not readable either), no file may be a symbolic link, and missing
-folders are created 0700 whatever the umask. Once the folder is private, nobody else can add or
-replace a name in it, so the checks cannot be raced.
+folders are created 0700 whatever the umask. Once the folder is private, and every folder on the
+way to it is closed to other writers (see ``prepare_home``), nobody else can add or replace a
+name in it or replace the folder itself, so the checks cannot be raced.
 """
 
 from __future__ import annotations
