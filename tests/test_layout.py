@@ -150,8 +150,11 @@ LOWER_LAYERS = {
     "envelope.errors": set(),
     "envelope.keys.specs": set(),
     "envelope.keys.access_contract": set(),
-    "envelope.keys.base": {"envelope.errors", "envelope.keys.specs",
-                           "envelope.keys.access_contract"},  # fmt: skip
+    "envelope.keys.base": {
+        "envelope.errors",
+        "envelope.keys.specs",
+        "envelope.keys.access_contract",
+    },
 }
 
 

@@ -12,7 +12,7 @@ import typer
 from envelope import __version__
 from envelope.errors import EnvelopeError
 from envelope_cli import keyops, keys, keystore, messages, principal, s3, s3_urls, serve
-from envelope_cli.common import CliError, state
+from envelope_cli.common import CliError, state, terminal_safe
 
 app = typer.Typer(
     name="envelope",
@@ -57,9 +57,10 @@ def _root(
 
 
 def _error(message: str, hint: str | None = None) -> None:
-    sys.stderr.write(f"envelope: error: {message}\n")
+    # An error may quote what others chose (a remote service's message, a file's field).
+    sys.stderr.write(f"envelope: error: {terminal_safe(message)}\n")
     if hint:
-        sys.stderr.write(f"envelope: hint: {hint}\n")
+        sys.stderr.write(f"envelope: hint: {terminal_safe(hint)}\n")
 
 
 def main() -> None:

@@ -143,13 +143,32 @@ def input_size(stream: BinaryIO) -> int | None:
     return info.st_size if stat.S_ISREG(info.st_mode) else None
 
 
+def terminal_safe(text: str) -> str:
+    """``text`` with every control and format character escaped (``\\x1b``, ``\\n``, ``\\u202e``).
+
+    For text others chose (a key description, a message's encryption context, an error a
+    remote service sent): raw, an escape sequence could retitle the terminal, clear it, or move
+    the cursor to overwrite earlier lines, and a newline or a bidirectional override could fake
+    a line of output. JSON output needs none of this (``json.dumps`` escapes them itself).
+    """
+    if text.isprintable():
+        return text
+    import unicodedata
+
+    return "".join(
+        repr(c)[1:-1] if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in text
+    )
+
+
 def print_table(headers: list[str], rows: list[list[str]]) -> None:
-    """Print rows as a borderless rich table on stdout (never wrapped when piped)."""
+    """Print rows as a borderless rich table on stdout (never wrapped when piped); cells are
+    shown as given (``terminal_safe``, no rich markup)."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(*headers, box=None, pad_edge=False, header_style="bold")
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(escape(terminal_safe(cell)) for cell in row))
     console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 400)
     console.print(table)

@@ -18,6 +18,7 @@ from envelope_cli.common import (
     parse_context,
     print_json,
     print_table,
+    terminal_safe,
 )
 
 policy_app = typer.Typer(help="Show and replace key policies.", no_args_is_help=True)
@@ -44,8 +45,9 @@ def policy_get(key: KeyArg, as_json: JsonOpt = False) -> None:
         result = kms.get_key_policy(key_id=_key_id(kms, key))
     if as_json:
         print_json(to_kms_shape(result))
-    else:
-        sys.stdout.write(result.policy.rstrip("\n") + "\n")
+    else:  # whoever wrote the policy chose its characters: line by line, nothing else raw
+        lines = result.policy.rstrip("\n").split("\n")
+        sys.stdout.write("\n".join(terminal_safe(line) for line in lines) + "\n")
 
 
 @policy_app.command("put")

@@ -17,7 +17,7 @@ from envelope.keys.base import (
 )
 from envelope.keys.shapes import to_kms_shape
 from envelope.keys.validate import check_alias_name
-from envelope_cli.common import CliError, key_service, print_json, print_table
+from envelope_cli.common import CliError, key_service, print_json, print_table, terminal_safe
 from envelope_cli.key_access import all_tags, grant_app, policy_app, tag, tags, untag
 
 app = typer.Typer(help="Create and manage keys.", no_args_is_help=True)
@@ -53,7 +53,9 @@ def _describe(meta: KeyMetadata) -> str:
         ("Description", meta.description or None),
         ("DeletionDate", meta.deletion_date.isoformat() if meta.deletion_date else None),
     ]
-    return "\n".join(f"{name + ':':<13} {value}" for name, value in fields if value is not None)
+    return "\n".join(
+        f"{name + ':':<13} {terminal_safe(value)}" for name, value in fields if value is not None
+    )
 
 
 def _key_id(kms: KeyService, key: str) -> str:
@@ -201,7 +203,8 @@ def describe(key: KeyArg, as_json: JsonOpt = False) -> None:
     if found is not None:
         document["Tags"] = to_kms_shape(tuple(found))
         if found:
-            human += "\nTags:         " + ", ".join(f"{t.tag_key}={t.tag_value}" for t in found)
+            listed = ", ".join(f"{t.tag_key}={t.tag_value}" for t in found)
+            human += "\nTags:         " + terminal_safe(listed)  # others chose them
     _emit(as_json, document, human)
 
 

@@ -20,6 +20,7 @@ from envelope_cli.common import (
     open_input,
     parse_context,
     print_json,
+    terminal_safe,
 )
 
 if TYPE_CHECKING:
@@ -218,7 +219,8 @@ def _describe_message(info: MessageInfo) -> str:
     content = info.content_type
     if content == "framed":
         content += f", {info.frame_length}-byte frames"
-    context = ", ".join(f"{k}={v}" for k, v in sorted(info.encryption_context.items()))
+    safe = terminal_safe  # the context and provider fields are whoever made the file's choice
+    context = ", ".join(f"{safe(k)}={safe(v)}" for k, v in sorted(info.encryption_context.items()))
     lines = [
         f"{'Format:':<12} ESDK message version {info.version}",
         f"{'Suite:':<12} 0x{info.suite_id:04x} {info.suite_name} ({kind})",
@@ -228,7 +230,7 @@ def _describe_message(info: MessageInfo) -> str:
     ]
     for n, edk in enumerate(info.encrypted_data_keys):
         label = "Data keys:" if n == 0 else ""
-        lines.append(f"{label:<12} {edk.provider_id}  {edk.provider_info}")
+        lines.append(f"{label:<12} {safe(edk.provider_id)}  {safe(edk.provider_info)}")
     return "\n".join(lines)
 
 

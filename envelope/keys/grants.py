@@ -104,7 +104,7 @@ def check_principal(member: str, value: object) -> str:
         raise invalid(member, r"Member must satisfy regular expression pattern: ^[\w+=,.@:/-]+$")
     if re.fullmatch(r"\d{12}", text):
         return f"arn:aws:iam::{text}:root"
-    if not text.startswith(("arn:aws:iam::", "arn:aws:sts::")):
+    if not re.match(r"arn:aws(-[a-z]+)*:(iam|sts)::", text):
         raise ValidationException(f"{member} {text!r} is not a valid AWS principal")
     return text
 

@@ -12,6 +12,7 @@ account, because AWS's delegation to IAM policies has no IAM here to delegate to
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import json
 import re
@@ -55,9 +56,10 @@ KMS_ACTIONS = frozenset(
 
 _ACCOUNT = r"\d{12}"
 _IAM_NAME = r"[\w+=,.@/-]+"
+_PARTITION = r"aws(-[a-z]+)*"  # aws, aws-cn, aws-us-gov, aws-iso-b, ...
 _AWS_PRINCIPAL = re.compile(
-    rf"arn:aws:iam::{_ACCOUNT}:(root|user/{_IAM_NAME}|role/{_IAM_NAME})"
-    rf"|arn:aws:sts::{_ACCOUNT}:assumed-role/{_IAM_NAME}"
+    rf"arn:{_PARTITION}:iam::{_ACCOUNT}:(root|user/{_IAM_NAME}|role/{_IAM_NAME})"
+    rf"|arn:{_PARTITION}:sts::{_ACCOUNT}:assumed-role/{_IAM_NAME}"
 )
 _SERVICE_PRINCIPAL = re.compile(r"[a-z0-9-]+(\.[a-z0-9-]+)+")
 # Key policy characters: printable ASCII and Latin-1, tab, line feed, carriage return.
@@ -130,7 +132,7 @@ class Evaluation:
     """The Sid (or position) of the statement that decided, for messages."""
 
 
-def default_policy(account_id: str) -> str:
+def default_policy(account_id: str, *, partition: str = "aws") -> str:
     """AWS KMS's default key policy: the account's principal may do everything with the key."""
     return json.dumps(
         {
@@ -140,13 +142,21 @@ def default_policy(account_id: str) -> str:
                 {
                     "Sid": "Enable IAM User Permissions",
                     "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+                    "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
                     "Action": "kms:*",
                     "Resource": "*",
                 }
             ],
         }
     )
+
+
+_INVALID = object()
+
+
+def _not_json(constant: str) -> object:
+    """Python's parser takes NaN and Infinity; JSON (RFC 8259) and KMS do not."""
+    raise ValueError(f"{constant} is not JSON")
 
 
 def check_policy(policy: str) -> str:
@@ -182,10 +192,12 @@ def parse_policy(policy: str) -> Policy:
             f"the key policy holds the character U+{ord(bad.group()):04X}; a key policy may hold "
             "only printable ASCII and Latin-1 characters, tab, line feed and carriage return"
         )
-    try:
-        document = json.loads(policy, object_pairs_hook=_no_duplicates)
-    except (ValueError, RecursionError) as e:
-        raise malformed(f"the key policy is not valid JSON: {e}") from None
+    document: object = _INVALID
+    # RecursionError: nesting deeper than Python's stack. Raised below, unchained.
+    with contextlib.suppress(ValueError, RecursionError):
+        document = json.loads(policy, object_pairs_hook=_no_duplicates, parse_constant=_not_json)
+    if document is _INVALID:
+        raise malformed("the key policy is not valid JSON")
     if not isinstance(document, dict):
         raise malformed("the key policy must be a JSON object")
     unknown = set(document) - {"Version", "Id", "Statement"}
@@ -316,8 +328,15 @@ def account_of(principal: str) -> str | None:
     return parts[4] if len(parts) == 6 and parts[0] == "arn" else None
 
 
+def partition_of(arn: str) -> str:
+    """The partition of an ARN (``aws``, ``aws-cn``, ...); ``aws`` when it has none."""
+    parts = arn.split(":", 2)
+    return parts[1] if len(parts) == 3 and parts[0] == "arn" and parts[1] else "aws"
+
+
 def _is_account_principal(arn: str) -> bool:
-    return arn.startswith("arn:aws:iam::") and arn.endswith(":root")
+    parts = arn.split(":", 5)
+    return len(parts) == 6 and parts[2] == "iam" and parts[5] == "root"
 
 
 def _same_role(role_arn: str, caller: str) -> bool:

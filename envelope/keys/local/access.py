@@ -43,6 +43,7 @@ from envelope.keys.policy import (
     evaluate,
     is_aws_principal,
     parse_policy,
+    partition_of,
 )
 from envelope.keys.store import GrantRecord, KeyRecord, Records
 
@@ -288,10 +289,11 @@ def _check_tokens(call: Call, records: Records) -> None:
 
 def grantee_names(caller: Caller) -> tuple[str, ...]:
     """The grantee principals that cover a caller: itself, its role, its account principal."""
-    names = [caller.arn, f"arn:aws:iam::{caller.account}:root"]
+    partition = partition_of(caller.arn)
+    names = [caller.arn, f"arn:{partition}:iam::{caller.account}:root"]
     if ":assumed-role/" in caller.arn:
         role = caller.arn.split(":assumed-role/", 1)[1].split("/", 1)[0]
-        names.append(f"arn:aws:iam::{caller.account}:role/{role}")
+        names.append(f"arn:{partition}:iam::{caller.account}:role/{role}")
     return tuple(names)
 
 

@@ -118,7 +118,7 @@ class GrantOperations(LocalCore):
                 key_id=key.key_id,
                 grantee=grantee,
                 operations=wanted,
-                issuing_account=f"arn:aws:iam::{self.account_id}:root",
+                issuing_account=f"arn:{self.partition}:iam::{self.account_id}:root",
                 created=self._now(),
                 token=_new_token(),
                 name=name,
