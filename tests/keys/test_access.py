@@ -391,3 +391,18 @@ def test_a_view_shares_the_keystore_and_closes_nothing(kms: LocalKeyService) -> 
     view.close()
     assert kms.describe_key(key_id=key_id).key_metadata.key_id == key_id
     assert isinstance(view, KeyService)
+
+
+def test_other_partitions(tmp_path: Path) -> None:
+    """In a keystore of region cn-north-1 every ARN is in partition aws-cn, principals too."""
+    with LocalKeyService(tmp_path / "cn", region="cn-north-1") as kms:
+        assert kms.caller == f"arn:aws-cn:iam::{ACCOUNT}:root"
+        key = kms.create_key().key_metadata
+        assert key.arn.startswith("arn:aws-cn:kms:cn-north-1:")
+        bob = kms.with_caller(f"arn:aws-cn:iam::{ACCOUNT}:user/bob")
+        bob.encrypt(key_id=key.arn, plaintext=b"x")  # the default policy names arn:aws-cn:...
+        grant = kms.create_grant(key_id=key.key_id, grantee_principal=bob.caller,
+                                 operations=["DescribeKey"])  # fmt: skip
+        listed = kms.list_grants(key_id=key.key_id).grants
+        assert listed[0].issuing_account == f"arn:aws-cn:iam::{ACCOUNT}:root"
+        bob.retire_grant(grant_token=grant.grant_token)  # the issuing account's principal
