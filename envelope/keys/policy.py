@@ -165,7 +165,6 @@ def check_policy(policy: str) -> str:
     return policy
 
 
-@lru_cache(maxsize=256)
 def parse_policy(policy: str) -> Policy:
     """Check a key policy document and return it parsed.
 
@@ -178,6 +177,12 @@ def parse_policy(policy: str) -> Policy:
     """
     if not isinstance(policy, str) or not policy:
         raise malformed("the key policy must be a non-empty JSON string")
+    return _parse(policy)
+
+
+@lru_cache(maxsize=256)
+def _parse(policy: str) -> Policy:
+    # Parsed once per document text: every authorized request parses its key's policy.
     try:
         size = len(policy.encode("utf-8"))
     except UnicodeEncodeError:

@@ -406,3 +406,13 @@ def test_other_partitions(tmp_path: Path) -> None:
         listed = kms.list_grants(key_id=key.key_id).grants
         assert listed[0].issuing_account == f"arn:aws-cn:iam::{ACCOUNT}:root"
         bob.retire_grant(grant_token=grant.grant_token)  # the issuing account's principal
+
+
+def test_a_policy_of_the_wrong_type_is_a_validation_error(kms: LocalKeyService) -> None:
+    """Found by the any-arguments property: a list reached the policy cache (TypeError)."""
+    key_id = kms.create_key().key_metadata.key_id
+    for wrong in ([], {"Statement": []}, 5, b"{}"):
+        with pytest.raises(ValidationException):
+            kms.put_key_policy(key_id=key_id, policy=wrong)  # type: ignore[arg-type]
+        with pytest.raises(ValidationException):
+            kms.create_key(policy=wrong)  # type: ignore[arg-type]

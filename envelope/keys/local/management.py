@@ -32,6 +32,7 @@ from envelope.keys.base import (
 )
 from envelope.keys.local.access import lockout_check
 from envelope.keys.local.core import _DAY, LocalCore, _ts, _utcnow
+from envelope.keys.local.policies import MAX_POLICY_TEXT
 from envelope.keys.pages import page
 from envelope.keys.policy import check_policy, default_policy
 from envelope.keys.specs import CUSTOM_ID_TAG, EXTERNAL, KEY_USAGES, ORIGINS
@@ -50,6 +51,7 @@ from envelope.keys.validate import (
     check_marker,
     check_optional_key_id,
     check_range,
+    check_string,
     check_tags,
 )
 
@@ -104,7 +106,7 @@ class KeyManagement(LocalCore):
         policy = (
             default_policy(self.account_id, partition=self.partition)
             if policy is None
-            else check_policy(policy)
+            else check_policy(check_string("policy", policy, 1, MAX_POLICY_TEXT))
         )
         now = self._now()
         key = KeyRecord(

@@ -14,6 +14,8 @@ from envelope.keys.policy import POLICY_NAME, check_policy
 from envelope.keys.validate import check_flag, check_limit, check_marker, check_string, invalid
 
 _POLICY_NAME = re.compile(r"\w+")
+MAX_POLICY_TEXT = 131072
+"""The model's length bound for a policy string; KMS's own 32 KB limit is checked after it."""
 
 
 def _check_name(policy_name: str | None) -> str:
@@ -63,7 +65,7 @@ class KeyPolicies(LocalCore):
         """
         _check_name(policy_name)
         check_flag("bypassPolicyLockoutSafetyCheck", bypass_policy_lockout_safety_check)
-        check_policy(policy)
+        check_policy(check_string("policy", policy, 1, MAX_POLICY_TEXT))
         with self._store.write() as records:
             key = self._resolve(key_id, aliases=False, records=records)
             lockout_check(self, policy, key, bypass=bypass_policy_lockout_safety_check)
