@@ -65,6 +65,7 @@ STATUS: dict[str, int] = {
     "InvalidSignatureException": 400,
     "MissingAuthenticationTokenException": 403,
     "RequestEntityTooLargeException": 413,
+    "RequestTimeoutException": 408,
     "SerializationException": 400,
     "UnknownOperationException": 400,
     "UnrecognizedClientException": 400,
