@@ -338,14 +338,21 @@ def rewrap_prefix(
     pending: deque[tuple[str, Future[RewrapResult]]] = deque()
     paginator = client.s3_client.get_paginator("list_objects_v2")
     with ThreadPoolExecutor(max_workers=max_concurrency) as pool:
-        for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
-            for item in page.get("Contents") or []:
-                # A bounded window: listing a million keys queues a few dozen at most.
-                while len(pending) >= 2 * max_concurrency:
-                    collect(*pending.popleft())
-                pending.append((item["Key"], pool.submit(one, item["Key"])))
-        while pending:
-            collect(*pending.popleft())
+        try:
+            for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+                for item in page.get("Contents") or []:
+                    # A bounded window: listing a million keys queues a few dozen at most.
+                    while len(pending) >= 2 * max_concurrency:
+                        collect(*pending.popleft())
+                    pending.append((item["Key"], pool.submit(one, item["Key"])))
+            while pending:
+                collect(*pending.popleft())
+        except BaseException:
+            # Ctrl-C, SIGTERM (the CLI raises it here) or a failed listing: the objects in flight
+            # finish on their own, the queued ones are not started (nobody would report them).
+            for _, future in pending:
+                future.cancel()
+            raise
     return RewrapSummary(
         bucket,
         prefix,
