@@ -76,8 +76,13 @@ def test_silent_bodies_neither_block_others_nor_last(tmp_path: Path) -> None:
             assert json.loads(rest)["__type"] == "RequestTimeoutException"
         assert time.monotonic() - started >= DEADLINE  # not before their deadline
         assert kms.list_keys()["Keys"][0]["KeyArn"] == key  # and still serving
+        # SIGTERM with a silent client connected: the server stops once its deadline is up
+        # (before, its thread never came back and the worker had to be killed).
+        last = _stalled(server.port, (head + "Content-Length: 10\r\n\r\n{").encode())
+        assert server.stop() == 0
+        last.close()
     finally:
         server.stop()
     lines = [json.loads(x) for x in server.log_text().splitlines() if x.startswith("{")]
     timeouts = [x for x in lines if x["error"] == "RequestTimeoutException"]
-    assert len(timeouts) == SILENT + 1 and all(x["status"] == 408 for x in timeouts)
+    assert len(timeouts) == SILENT + 2 and all(x["status"] == 408 for x in timeouts)
