@@ -163,3 +163,45 @@ def test_non_blocking_source_is_refused(s3: Any, bucket: str, local_key: KmsKey)
     with pytest.raises(S3EncryptionError, match="non-blocking"):
         client.upload_fileobj(_NonBlocking(), bucket, "nb")
     assert s3.list_objects_v2(Bucket=bucket).get("KeyCount") == 0
+
+
+@pytest.mark.parametrize("fmt", ["v3", "v2"])
+def test_failed_overwrite_keeps_the_old_object_readable(
+    s3: Any, bucket: str, local_key: KmsKey, fmt: str
+) -> None:
+    """Overwriting an instruction-file object with an upload that fails (a source that breaks,
+    Ctrl-C, S3 refusing the object). Before, the new instruction file was written first: the old
+    object stayed in place but its data key was gone for good (V3: the commitment no longer
+    matched; V2: the new data key did not open it), and a failed first upload left an orphan
+    instruction file. The object is now written first, its instruction file after."""
+    client = EncryptedS3Client(
+        s3, keys=local_key, instruction_file=True, format=fmt,
+        multipart_threshold=1 * MIB, part_size=5 * MIB,
+    )  # fmt: skip
+    old = _data(1000)
+    client.put_object(Bucket=bucket, Key="doc", Body=old)
+    with pytest.raises(OSError, match="the source broke"):
+        client.upload_fileobj(_FailingSource(12 * MIB), bucket, "doc")
+    assert client.get_object(Bucket=bucket, Key="doc")["Body"].read() == old
+
+    class RefusingS3:
+        """The real client, but S3 refuses the object itself (not its instruction file)."""
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(s3, name)
+
+        def put_object(self, **kwargs: Any) -> Any:
+            if not kwargs["Key"].endswith(".instruction"):
+                raise ConnectionError("connection reset")
+            return s3.put_object(**kwargs)
+
+    refused = EncryptedS3Client(RefusingS3(), keys=local_key, instruction_file=True, format=fmt)
+    with pytest.raises(ConnectionError):
+        refused.put_object(Bucket=bucket, Key="doc", Body=b"new")
+    assert client.get_object(Bucket=bucket, Key="doc")["Body"].read() == old
+    with pytest.raises(ConnectionError):
+        refused.put_object(Bucket=bucket, Key="new", Body=b"new")
+    with pytest.raises(OSError, match="the source broke"):
+        client.upload_fileobj(_FailingSource(12 * MIB), bucket, "new2")
+    listed = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+    assert listed == ["doc", "doc.instruction"]  # no orphan instruction files
