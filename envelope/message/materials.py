@@ -216,7 +216,7 @@ def load_verifier(suite: Suite, context: Mapping[str, str]) -> ec.EllipticCurveP
     encoded = context.get(PUBLIC_KEY_FIELD)
     if encoded is None:
         raise MessageFormatError(
-            f"signed message has no {PUBLIC_KEY_FIELD} in its encryption context"
+            f"header check failed: signed message has no {PUBLIC_KEY_FIELD} in its context"
         )
     try:
         point = base64.b64decode(encoded, validate=True)
@@ -224,7 +224,9 @@ def load_verifier(suite: Suite, context: Mapping[str, str]) -> ec.EllipticCurveP
             _CURVES[suite.signing_curve or ""](), point
         )
     except ValueError:
-        raise MessageFormatError(f"signed message has a malformed {PUBLIC_KEY_FIELD}") from None
+        raise MessageFormatError(
+            f"header check failed: signed message has a malformed {PUBLIC_KEY_FIELD}"
+        ) from None
 
 
 def signature_hash(suite: Suite) -> hashes.HashAlgorithm:
