@@ -23,7 +23,6 @@ from envelope.errors import (
     MessageFormatError,
     TooManyEncryptedDataKeysError,
 )
-from envelope.message.reader import BytesReader
 from envelope.message.suites import COMMIT_KEY_LENGTH, IV_LENGTH, TAG_LENGTH, Suite, get_suite
 
 FRAMED = 2
@@ -101,6 +100,8 @@ def serialize_context(context: Mapping[str, str]) -> bytes:
         raise MessageFormatError(
             "encryption context has more than 65535 pairs or a key/value over 65535 bytes"
         ) from None
+    except UnicodeEncodeError:
+        raise MessageFormatError("encryption context has text that is not valid UTF-8") from None
     if len(out) > 0xFFFF:
         raise MessageFormatError("serialized encryption context is longer than 65535 bytes")
     data = bytes(out)

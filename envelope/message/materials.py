@@ -62,16 +62,27 @@ class EncryptionMaterials:
 
 
 def check_context_for_encrypt(context: Mapping[str, str]) -> None:
-    """Refuse reserved ``aws-crypto-`` keys and non-string pairs.
+    """Refuse reserved ``aws-crypto-`` keys, non-string pairs and text with no UTF-8 form.
 
     Raises:
-        EncryptionContextMismatchError: A key uses the reserved prefix.
+        EncryptionContextMismatchError: A key uses the reserved prefix, or a key or value is not
+            a string or has a lone surrogate (the message names the key).
     """
     for key, value in context.items():
         if not isinstance(key, str) or not isinstance(value, str):
             raise EncryptionContextMismatchError(
                 "encryption context keys and values must be strings"
             )
+        # structures.md, "Encryption Context": "arbitrary, non-secret, UTF-8 encoded strings";
+        # a lone surrogate has no UTF-8 form.
+        for what, text in (("key", key), ("value of key", value)):
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                raise EncryptionContextMismatchError(
+                    f"encryption context check failed: the {what} {key!r} is not valid UTF-8 "
+                    "(it has a lone surrogate)"
+                ) from None
         if key.startswith(RESERVED_PREFIX):
             raise EncryptionContextMismatchError(
                 f"encryption context check failed: key {key!r} uses the reserved prefix "
