@@ -118,7 +118,8 @@ def test_whole_header_with_every_edk_is_read_once_from_a_stream() -> None:
     left right after the header (message-header.md) and no byte is asked for twice."""
     source = Counting(MANY + b"body")
     header, header_bytes, auth = parse_header(
-        StreamReader(source), max_encrypted_data_keys=65535  # type: ignore[arg-type]
+        StreamReader(source),
+        max_encrypted_data_keys=65535,  # type: ignore[arg-type]
     )
     assert len(header.encrypted_data_keys) == 65535
     assert header_bytes + auth == MANY
