@@ -5,10 +5,11 @@ BIN    := $(VENV)/bin
 
 .PHONY: demo test lint bench clean
 
-$(BIN)/envelope: pyproject.toml
+# The library (with its aws extra and the test tools) and the CLI distribution, both editable.
+$(BIN)/envelope: pyproject.toml cli/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[aws,test]' -e ./cli
 	@touch $@
 
 # The main job on the embedded default: no AWS account, no server.
@@ -16,8 +17,8 @@ demo: $(BIN)/envelope
 	ENVELOPE_HOME=$${ENVELOPE_HOME:-$(CURDIR)/.demo-home} bash scripts/demo.sh $(BIN)/envelope
 
 lint: $(BIN)/envelope
-	$(BIN)/ruff check envelope tests benchmarks
-	$(BIN)/mypy --strict envelope
+	$(BIN)/ruff check envelope cli tests benchmarks
+	$(BIN)/mypy --strict envelope cli/envelope_cli
 
 # The whole test suite, every benchmark once as a smoke test (no timing), then the linters.
 test: $(BIN)/envelope

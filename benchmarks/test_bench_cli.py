@@ -15,12 +15,12 @@ from envelope.keys.local import LocalKeyService
 
 
 def _command() -> list[str]:
-    """The installed console script beside this interpreter, else ``python -m envelope``."""
+    """The installed console script beside this interpreter, else ``python -m envelope_cli``."""
     script = Path(sys.executable).with_name("envelope")
     if script.exists():
         return [str(script)]
     found = shutil.which("envelope")
-    return [found] if found else [sys.executable, "-m", "envelope"]
+    return [found] if found else [sys.executable, "-m", "envelope_cli"]
 
 
 @pytest.fixture(scope="module")

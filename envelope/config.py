@@ -1,30 +1,17 @@
-"""Configuration from the environment: where the keystore lives and which key service to use."""
+"""Configuration from the environment: which key service to open, and where the keystore lives."""
 
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 from typing import Any
 
 from envelope.errors import ValidationException
 from envelope.keys.base import KeyService
+from envelope.keys.store.home import default_home
+
+__all__ = ["BACKENDS", "default_home", "open_key_service"]
 
 BACKENDS = ("local", "aws")
-
-
-def default_home() -> Path:
-    """The keystore folder: ``ENVELOPE_HOME``, else the per-user data folder of the platform."""
-    env = os.environ.get("ENVELOPE_HOME")
-    if env:
-        return Path(env).expanduser()
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Application Support"
-    else:
-        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return base / "envelope"
 
 
 def open_key_service(kms: str | None = None, **options: Any) -> KeyService:
@@ -38,6 +25,8 @@ def open_key_service(kms: str | None = None, **options: Any) -> KeyService:
 
     Raises:
         ValidationException: for an unknown backend name.
+        KeyServiceConfigurationError: ``aws`` without boto3 installed (the ``envelope[aws]``
+            extra).
     """
     name = (kms or os.environ.get("ENVELOPE_KMS") or "local").strip().lower()
     if name == "local":

@@ -43,6 +43,12 @@ class DisabledException(KeyServiceError):
     code = "DisabledException"
 
 
+class DryRunOperationException(KeyServiceError):
+    """A ``dry_run`` request passed every check: it would have succeeded (nothing was done)."""
+
+    code = "DryRunOperationException"
+
+
 class IncorrectKeyException(KeyServiceError):
     code = "IncorrectKeyException"
 
@@ -122,6 +128,7 @@ KMS_ERRORS: dict[str, type[KeyServiceError]] = {
         AlreadyExistsException,
         DependencyTimeoutException,
         DisabledException,
+        DryRunOperationException,
         IncorrectKeyException,
         InvalidAliasNameException,
         InvalidArnException,

@@ -1,40 +1,17 @@
 """AwsKmsKeyService: the KeyService contract over boto3 (AWS KMS, moto, `envelope serve`).
 
-This module is the only place that imports boto3/botocore, and it is imported only when the class
-is used, so the local path never loads them.
+boto3 is imported (through ``aws_client``, the only module that touches it) when the class is
+first constructed, so importing this module or the local path never loads it.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import os
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    HTTPClientError,
-    NoCredentialsError,
-    NoRegionError,
-    ParamValidationError,
-    PartialCredentialsError,
-    ProfileNotFound,
-)
-from botocore.exceptions import (
-    ConnectionError as BotocoreConnectionError,
-)
-
-from envelope.errors import (
-    KeyServiceConfigurationError,
-    KeyServiceError,
-    KeyServiceUnavailableError,
-    ValidationException,
-    kms_error,
-)
+from envelope.errors import KeyServiceConfigurationError, KeyServiceError
+from envelope.keys.aws_shapes import context, metadata, required_utc, tokens, utc
 from envelope.keys.base import (
-    DISABLED,
     ENCRYPT_DECRYPT,
     SYMMETRIC_DEFAULT,
     AliasListEntry,
@@ -47,7 +24,6 @@ from envelope.keys.base import (
     GenerateRandomResult,
     GetPublicKeyResult,
     KeyListEntry,
-    KeyMetadata,
     KeyMetadataResult,
     KeyRotationStatus,
     ListAliasesResult,
@@ -66,58 +42,6 @@ if TYPE_CHECKING:  # pragma: no cover
 _T = TypeVar("_T")
 
 
-# ParamValidationError reports quote the offending value ("value: b'...'"): it may be plaintext.
-_VALUE = re.compile(r"value: .*?(?=, (?:type|valid)|$)", re.MULTILINE)
-
-
-def _redacted_report(error: ParamValidationError) -> str:
-    report = str(error.kwargs.get("report", "")) or "invalid parameters"
-    return _VALUE.sub("value: <redacted>", report).replace("\n", "; ")
-
-
-def _utc(value: Any) -> dt.datetime | None:
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            return value.replace(tzinfo=dt.timezone.utc)
-        return value.astimezone(dt.timezone.utc)
-    return None
-
-
-def _required_utc(value: Any) -> dt.datetime:
-    moment = _utc(value)
-    if moment is None:
-        raise KeyServiceError(
-            "the key service returned a response without a date", code="KMSInternalException"
-        )
-    return moment
-
-
-def _context(context: EncryptionContext | None) -> dict[str, str] | None:
-    return None if context is None else dict(context)
-
-
-def _metadata(raw: Mapping[str, Any]) -> KeyMetadata:
-    state = str(raw.get("KeyState", DISABLED))
-    window = raw.get("PendingDeletionWindowInDays")
-    return KeyMetadata(
-        key_id=str(raw["KeyId"]),
-        arn=str(raw.get("Arn", "")),
-        aws_account_id=str(raw.get("AWSAccountId", "")),
-        creation_date=_required_utc(raw.get("CreationDate")),
-        enabled=bool(raw.get("Enabled", False)),
-        key_state=state,
-        description=str(raw.get("Description", "")),
-        key_usage=str(raw.get("KeyUsage", ENCRYPT_DECRYPT)),
-        key_spec=str(raw.get("KeySpec") or raw.get("CustomerMasterKeySpec") or SYMMETRIC_DEFAULT),
-        key_manager=str(raw.get("KeyManager", "CUSTOMER")),
-        origin=str(raw.get("Origin", "AWS_KMS")),
-        encryption_algorithms=tuple(raw.get("EncryptionAlgorithms") or ()),
-        deletion_date=_utc(raw.get("DeletionDate")),
-        pending_deletion_window_in_days=int(window) if window is not None else None,
-        multi_region=bool(raw.get("MultiRegion", False)),
-    )
-
-
 class AwsKmsKeyService:
     """The KeyService contract served by AWS KMS (or any KMS-compatible endpoint) through boto3.
 
@@ -132,7 +56,8 @@ class AwsKmsKeyService:
         profile_name: named profile; ignored when ``session`` is given.
 
     Raises:
-        KeyServiceConfigurationError: no region is configured, or the profile does not exist.
+        KeyServiceConfigurationError: no region is configured, the profile does not exist, or
+            boto3 is not installed (the ``envelope[aws]`` extra).
     """
 
     def __init__(
@@ -144,8 +69,18 @@ class AwsKmsKeyService:
         endpoint_url: str | None = None,
         profile_name: str | None = None,
     ) -> None:
+        try:
+            from envelope.keys import aws_client
+        except ImportError as e:  # boto3 is the ``aws`` extra
+            if str(e.name).partition(".")[0] not in ("boto3", "botocore"):
+                raise
+            raise KeyServiceConfigurationError(
+                "AwsKmsKeyService needs boto3, which envelope installs with its aws extra: "
+                "pip install 'envelope[aws]'"
+            ) from None
+        self._invoke = aws_client.call
         if client is None:
-            client = self._build_client(
+            client = aws_client.build_client(
                 session=session,
                 region_name=region_name,
                 endpoint_url=endpoint_url,
@@ -154,46 +89,6 @@ class AwsKmsKeyService:
         self._client: KMSClient | None = client
         self._region = client.meta.region_name
         self._endpoint = client.meta.endpoint_url
-
-    @staticmethod
-    def _build_client(
-        *,
-        session: boto3.Session | None,
-        region_name: str | None,
-        endpoint_url: str | None,
-        profile_name: str | None,
-    ) -> KMSClient:
-        import boto3
-        from botocore.config import Config
-
-        # Only explicit values are passed on: a None must not hide AWS_REGION or
-        # AWS_ENDPOINT_URL_KMS, which boto3 reads itself.
-        # botocore's standard retry mode: backoff with jitter on throttling and transient errors.
-        options: dict[str, Any] = {"config": Config(retries={"mode": "standard"})}
-        if region_name is None and session is None:
-            # AWS_REGION (the SDK-wide variable) wins over AWS_DEFAULT_REGION and the profile's
-            # region, as in the AWS CLI; botocore itself reads only the latter two.
-            region_name = os.environ.get("AWS_REGION") or None
-        if region_name is not None:
-            options["region_name"] = region_name
-        if endpoint_url is not None:
-            options["endpoint_url"] = endpoint_url
-        try:
-            if session is None:
-                session = (
-                    boto3.Session(profile_name=profile_name)
-                    if profile_name is not None
-                    else boto3.Session()
-                )
-            return session.client("kms", **options)
-        except NoRegionError as e:
-            raise KeyServiceConfigurationError(
-                "no AWS region configured: set AWS_REGION or pass region_name"
-            ) from e
-        except ProfileNotFound as e:
-            raise KeyServiceConfigurationError(
-                f"AWS profile not found: {e.kwargs.get('profile')}"
-            ) from e
 
     # --- lifecycle --------------------------------------------------------------------------------
     @property
@@ -228,31 +123,7 @@ class AwsKmsKeyService:
 
     # --- the one call path: every botocore failure becomes an envelope error --------------------
     def _call(self, operation: Callable[..., _T], **params: Any) -> _T:
-        params = {name: value for name, value in params.items() if value is not None}
-        try:
-            return operation(**params)
-        except ClientError as e:
-            error = e.response.get("Error", {})
-            code = str(error.get("Code") or "KeyServiceError")
-            message = str(error.get("Message") or code)
-            if code.isdigit():  # no KMS error in the body, only an HTTP status (an HTML page)
-                message = f"the key service at {self._endpoint} answered HTTP {code}"
-            raise kms_error(code, message) from e
-        except ParamValidationError as e:
-            raise ValidationException(_redacted_report(e)) from e
-        except (BotocoreConnectionError, HTTPClientError) as e:
-            raise KeyServiceUnavailableError(
-                f"cannot reach the KMS endpoint {self._endpoint}: {type(e).__name__}"
-            ) from e
-        except (NoCredentialsError, PartialCredentialsError) as e:
-            raise KeyServiceConfigurationError(
-                "no usable AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID and "
-                "AWS_SECRET_ACCESS_KEY"
-            ) from e
-        except BotoCoreError as e:
-            raise KeyServiceError(
-                f"the KMS client failed: {type(e).__name__}", code=type(e).__name__
-            ) from e
+        return self._invoke(self._endpoint, operation, **params)
 
     # --- keys -------------------------------------------------------------------------------------
     def create_key(
@@ -285,12 +156,16 @@ class AwsKmsKeyService:
             KeySpec=key_spec,
             Policy=policy,
         )
-        return KeyMetadataResult(_metadata(response["KeyMetadata"]))
+        return KeyMetadataResult(metadata(response["KeyMetadata"]))
 
-    def describe_key(self, *, key_id: str) -> KeyMetadataResult:
+    def describe_key(
+        self, *, key_id: str, grant_tokens: Sequence[str] | None = None
+    ) -> KeyMetadataResult:
         """Describe a key by id, ARN, alias name or alias ARN (KMS DescribeKey)."""
-        response = self._call(self.client.describe_key, KeyId=key_id)
-        return KeyMetadataResult(_metadata(response["KeyMetadata"]))
+        response = self._call(
+            self.client.describe_key, KeyId=key_id, GrantTokens=tokens(grant_tokens)
+        )
+        return KeyMetadataResult(metadata(response["KeyMetadata"]))
 
     def list_keys(self, *, limit: int | None = None, marker: str | None = None) -> ListKeysResult:
         """List keys, one page at a time (KMS ListKeys)."""
@@ -321,7 +196,7 @@ class AwsKmsKeyService:
         )
         return ScheduleKeyDeletionResult(
             key_id=str(response["KeyId"]),
-            deletion_date=_required_utc(response.get("DeletionDate")),
+            deletion_date=required_utc(response.get("DeletionDate")),
             key_state=str(response.get("KeyState", "PendingDeletion")),
             pending_window_in_days=int(response.get("PendingWindowInDays", pending_window_in_days)),
         )
@@ -350,8 +225,8 @@ class AwsKmsKeyService:
                 alias_name=str(a["AliasName"]),
                 alias_arn=str(a.get("AliasArn", "")),
                 target_key_id=a.get("TargetKeyId"),
-                creation_date=_utc(a.get("CreationDate")),
-                last_updated_date=_utc(a.get("LastUpdatedDate")),
+                creation_date=utc(a.get("CreationDate")),
+                last_updated_date=utc(a.get("LastUpdatedDate")),
             )
             for a in response.get("Aliases", [])
         )
@@ -368,6 +243,8 @@ class AwsKmsKeyService:
         plaintext: bytes,
         encryption_context: EncryptionContext | None = None,
         encryption_algorithm: str = SYMMETRIC_DEFAULT,
+        grant_tokens: Sequence[str] | None = None,
+        dry_run: bool = False,
     ) -> EncryptResult:
         """Encrypt up to 4096 bytes under a key (KMS Encrypt).
 
@@ -381,8 +258,10 @@ class AwsKmsKeyService:
             self.client.encrypt,
             KeyId=key_id,
             Plaintext=plaintext,
-            EncryptionContext=_context(encryption_context),
+            EncryptionContext=context(encryption_context),
             EncryptionAlgorithm=encryption_algorithm,
+            GrantTokens=tokens(grant_tokens),
+            DryRun=dry_run or None,
         )
         return EncryptResult(
             ciphertext_blob=response["CiphertextBlob"],
@@ -397,6 +276,8 @@ class AwsKmsKeyService:
         encryption_context: EncryptionContext | None = None,
         key_id: str | None = None,
         encryption_algorithm: str = SYMMETRIC_DEFAULT,
+        grant_tokens: Sequence[str] | None = None,
+        dry_run: bool = False,
     ) -> DecryptResult:
         """Decrypt a ciphertext blob (KMS Decrypt).
 
@@ -409,9 +290,11 @@ class AwsKmsKeyService:
         response = self._call(
             self.client.decrypt,
             CiphertextBlob=ciphertext_blob,
-            EncryptionContext=_context(encryption_context),
+            EncryptionContext=context(encryption_context),
             KeyId=key_id,
             EncryptionAlgorithm=encryption_algorithm,
+            GrantTokens=tokens(grant_tokens),
+            DryRun=dry_run or None,
         )
         return DecryptResult(
             plaintext=response["Plaintext"],
@@ -429,17 +312,21 @@ class AwsKmsKeyService:
         destination_encryption_context: EncryptionContext | None = None,
         source_encryption_algorithm: str = SYMMETRIC_DEFAULT,
         destination_encryption_algorithm: str = SYMMETRIC_DEFAULT,
+        grant_tokens: Sequence[str] | None = None,
+        dry_run: bool = False,
     ) -> ReEncryptResult:
         """Decrypt and encrypt again under another key, server-side (KMS ReEncrypt)."""
         response = self._call(
             self.client.re_encrypt,
             CiphertextBlob=ciphertext_blob,
             DestinationKeyId=destination_key_id,
-            SourceEncryptionContext=_context(source_encryption_context),
+            SourceEncryptionContext=context(source_encryption_context),
             SourceKeyId=source_key_id,
-            DestinationEncryptionContext=_context(destination_encryption_context),
+            DestinationEncryptionContext=context(destination_encryption_context),
             SourceEncryptionAlgorithm=source_encryption_algorithm,
             DestinationEncryptionAlgorithm=destination_encryption_algorithm,
+            GrantTokens=tokens(grant_tokens),
+            DryRun=dry_run or None,
         )
         return ReEncryptResult(
             ciphertext_blob=response["CiphertextBlob"],
@@ -460,6 +347,8 @@ class AwsKmsKeyService:
         number_of_bytes: int | None = None,
         key_spec: str | None = None,
         encryption_context: EncryptionContext | None = None,
+        grant_tokens: Sequence[str] | None = None,
+        dry_run: bool = False,
     ) -> GenerateDataKeyResult:
         """Generate a data key and its copy encrypted under ``key_id`` (KMS GenerateDataKey).
 
@@ -472,7 +361,9 @@ class AwsKmsKeyService:
             KeyId=key_id,
             NumberOfBytes=number_of_bytes,
             KeySpec=key_spec,
-            EncryptionContext=_context(encryption_context),
+            EncryptionContext=context(encryption_context),
+            GrantTokens=tokens(grant_tokens),
+            DryRun=dry_run or None,
         )
         return GenerateDataKeyResult(
             ciphertext_blob=response["CiphertextBlob"],
@@ -487,6 +378,8 @@ class AwsKmsKeyService:
         number_of_bytes: int | None = None,
         key_spec: str | None = None,
         encryption_context: EncryptionContext | None = None,
+        grant_tokens: Sequence[str] | None = None,
+        dry_run: bool = False,
     ) -> GenerateDataKeyWithoutPlaintextResult:
         """Generate a data key, return only its encrypted copy (GenerateDataKeyWithoutPlaintext)."""
         response = self._call(
@@ -494,7 +387,9 @@ class AwsKmsKeyService:
             KeyId=key_id,
             NumberOfBytes=number_of_bytes,
             KeySpec=key_spec,
-            EncryptionContext=_context(encryption_context),
+            EncryptionContext=context(encryption_context),
+            GrantTokens=tokens(grant_tokens),
+            DryRun=dry_run or None,
         )
         return GenerateDataKeyWithoutPlaintextResult(
             ciphertext_blob=response["CiphertextBlob"], key_id=str(response["KeyId"])
@@ -528,8 +423,8 @@ class AwsKmsKeyService:
             key_rotation_enabled=bool(response.get("KeyRotationEnabled", False)),
             key_id=str(response.get("KeyId", key_id)),
             rotation_period_in_days=int(period) if period is not None else None,
-            next_rotation_date=_utc(response.get("NextRotationDate")),
-            on_demand_rotation_start_date=_utc(response.get("OnDemandRotationStartDate")),
+            next_rotation_date=utc(response.get("NextRotationDate")),
+            on_demand_rotation_start_date=utc(response.get("OnDemandRotationStartDate")),
         )
 
     def rotate_key_on_demand(self, *, key_id: str) -> RotateKeyOnDemandResult:
@@ -547,7 +442,7 @@ class AwsKmsKeyService:
         rotations = tuple(
             RotationsListEntry(
                 key_id=str(r.get("KeyId", key_id)),
-                rotation_date=_required_utc(r.get("RotationDate")),
+                rotation_date=required_utc(r.get("RotationDate")),
                 rotation_type=str(r.get("RotationType", "")),
             )
             for r in response.get("Rotations", [])
@@ -558,9 +453,13 @@ class AwsKmsKeyService:
         )
 
     # --- asymmetric -------------------------------------------------------------------------------
-    def get_public_key(self, *, key_id: str) -> GetPublicKeyResult:
+    def get_public_key(
+        self, *, key_id: str, grant_tokens: Sequence[str] | None = None
+    ) -> GetPublicKeyResult:
         """Return the DER public key of an RSA key (KMS GetPublicKey)."""
-        response = self._call(self.client.get_public_key, KeyId=key_id)
+        response = self._call(
+            self.client.get_public_key, KeyId=key_id, GrantTokens=tokens(grant_tokens)
+        )
         return GetPublicKeyResult(
             key_id=str(response["KeyId"]),
             public_key=response["PublicKey"],

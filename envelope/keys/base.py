@@ -10,7 +10,7 @@ returns a result whose ``plaintext`` and ``ciphertext_blob`` mirror ``Plaintext`
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -205,7 +205,10 @@ class KeyService(Protocol):
     """AWS KMS's key operations. Every argument is keyword-only, named as boto3 names it.
 
     Errors are ``envelope.errors.KeyServiceError`` subclasses named after the KMS exception
-    (``NotFoundException``, ``DisabledException``, ``ValidationException``, ...).
+    (``NotFoundException``, ``DisabledException``, ``ValidationException``, ...), and a wrong
+    argument type is a ``ValidationException`` too, as on the wire. ``grant_tokens`` are passed
+    where KMS takes them; ``dry_run=True`` makes every check and then raises
+    ``DryRunOperationException`` instead of doing the work, as KMS's ``DryRun`` does.
     """
 
     # Keys
@@ -218,7 +221,9 @@ class KeyService(Protocol):
         policy: str | None = None,
     ) -> KeyMetadataResult: ...
 
-    def describe_key(self, *, key_id: str) -> KeyMetadataResult: ...
+    def describe_key(
+        self, *, key_id: str, grant_tokens: Sequence[str] | None = None
+    ) -> KeyMetadataResult: ...
 
     def list_keys(
         self, *, limit: int | None = None, marker: str | None = None
@@ -251,6 +256,8 @@ class KeyService(Protocol):
         plaintext: bytes,
         encryption_context: EncryptionContext | None = None,
         encryption_algorithm: str = SYMMETRIC_DEFAULT,
+        grant_tokens: Sequence[str] | None = None,
+        dry_run: bool = False,
     ) -> EncryptResult: ...
 
     def decrypt(
@@ -260,6 +267,8 @@ class KeyService(Protocol):
         encryption_context: EncryptionContext | None = None,
         key_id: str | None = None,
         encryption_algorithm: str = SYMMETRIC_DEFAULT,
+        grant_tokens: Sequence[str] | None = None,
+        dry_run: bool = False,
     ) -> DecryptResult: ...
 
     def re_encrypt(
@@ -272,6 +281,8 @@ class KeyService(Protocol):
         destination_encryption_context: EncryptionContext | None = None,
         source_encryption_algorithm: str = SYMMETRIC_DEFAULT,
         destination_encryption_algorithm: str = SYMMETRIC_DEFAULT,
+        grant_tokens: Sequence[str] | None = None,
+        dry_run: bool = False,
     ) -> ReEncryptResult: ...
 
     def generate_data_key(
@@ -281,6 +292,8 @@ class KeyService(Protocol):
         number_of_bytes: int | None = None,
         key_spec: str | None = None,
         encryption_context: EncryptionContext | None = None,
+        grant_tokens: Sequence[str] | None = None,
+        dry_run: bool = False,
     ) -> GenerateDataKeyResult: ...
 
     def generate_data_key_without_plaintext(
@@ -290,6 +303,8 @@ class KeyService(Protocol):
         number_of_bytes: int | None = None,
         key_spec: str | None = None,
         encryption_context: EncryptionContext | None = None,
+        grant_tokens: Sequence[str] | None = None,
+        dry_run: bool = False,
     ) -> GenerateDataKeyWithoutPlaintextResult: ...
 
     def generate_random(self, *, number_of_bytes: int) -> GenerateRandomResult: ...
@@ -310,4 +325,6 @@ class KeyService(Protocol):
     ) -> ListKeyRotationsResult: ...
 
     # Asymmetric
-    def get_public_key(self, *, key_id: str) -> GetPublicKeyResult: ...
+    def get_public_key(
+        self, *, key_id: str, grant_tokens: Sequence[str] | None = None
+    ) -> GetPublicKeyResult: ...

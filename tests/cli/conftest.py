@@ -16,12 +16,12 @@ Run = Callable[..., subprocess.CompletedProcess[bytes]]
 
 @pytest.fixture
 def envelope() -> Run:
-    """``envelope(*args, input=b"...")`` runs ``python -m envelope ARGS`` and returns the result."""
+    """``envelope(*args, input=b"...")`` runs ``python -m envelope_cli ARGS``."""
 
     def run(*args: str, input: bytes | None = None, env: dict[str, str] | None = None,
             cwd: str | None = None) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run(
-            [sys.executable, "-m", "envelope", *args],
+            [sys.executable, "-m", "envelope_cli", *args],
             input=input if input is not None else b"",
             capture_output=True,
             env={**os.environ, **(env or {})},

@@ -66,9 +66,9 @@ def test_unreachable_endpoint_is_one_clear_error(envelope: Run, moto_env: MotoSe
 
 
 def _imports(*args: str, env: dict[str, str], cwd: Path) -> str:
-    """stderr of ``python -X importtime -m envelope ARGS``: one line per imported module."""
+    """stderr of ``python -X importtime -m envelope_cli ARGS``: one line per imported module."""
     done = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "envelope", *args],
+        [sys.executable, "-X", "importtime", "-m", "envelope_cli", *args],
         capture_output=True,
         text=True,
         env=env,
@@ -85,7 +85,7 @@ def test_local_encrypt_never_imports_boto3(tmp_path: Path, moto_env: MotoServer)
     source.write_bytes(b"local only")
     arn = ok_json(
         subprocess.run(
-            [sys.executable, "-m", "envelope", "key", "create", "--json"],
+            [sys.executable, "-m", "envelope_cli", "key", "create", "--json"],
             capture_output=True,
             env=env,
             timeout=300,

@@ -13,7 +13,7 @@ from tests.cli.conftest import Run, ok_json
 # Runs the CLI in-process in a fresh interpreter, then reports which heavy packages it loaded.
 PROBE = """
 import sys
-from envelope.cli import main
+from envelope_cli import main
 sys.argv = ["envelope", *sys.argv[1:]]
 try:
     main()

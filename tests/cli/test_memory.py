@@ -20,7 +20,7 @@ LIMIT = 100 * 1000**2
 # no other process of the test run can count towards the figure.
 MEASURE = """
 import resource, subprocess, sys
-code = subprocess.call([sys.executable, "-m", "envelope", *sys.argv[1:]])
+code = subprocess.call([sys.executable, "-m", "envelope_cli", *sys.argv[1:]])
 print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024)
 sys.exit(code)
 """

@@ -131,7 +131,7 @@ def test_refuses_binary_to_a_terminal(key_arn: str) -> None:
     controller, terminal = pty.openpty()
     try:
         result = subprocess.run(
-            [sys.executable, "-m", "envelope", "encrypt", "-o", "-", "--key", key_arn],
+            [sys.executable, "-m", "envelope_cli", "encrypt", "-o", "-", "--key", key_arn],
             input=b"secret", stdout=terminal, stderr=subprocess.PIPE, timeout=120,
         )
     finally:
@@ -214,7 +214,7 @@ def test_decrypt_refuses_a_terminal_too(message: Path) -> None:
     controller, terminal = pty.openpty()
     try:
         result = subprocess.run(
-            [sys.executable, "-m", "envelope", "decrypt", str(message), "-o", "-"],
+            [sys.executable, "-m", "envelope_cli", "decrypt", str(message), "-o", "-"],
             stdout=terminal, stderr=subprocess.PIPE, timeout=120,
         )
     finally:
@@ -229,7 +229,7 @@ def test_progress_bar_only_on_a_terminal(key_arn: str, tmp_path: Path) -> None:
     big = tmp_path / "big"
     with big.open("wb") as handle:
         handle.write(os.urandom(1024**2) * 20)  # above the 16 MiB threshold
-    command = [sys.executable, "-m", "envelope", "encrypt", str(big), "-o", str(tmp_path / "o"),
+    command = [sys.executable, "-m", "envelope_cli", "encrypt", str(big), "-o", str(tmp_path / "o"),
                "--key", key_arn]
     piped = subprocess.run(command, capture_output=True, timeout=300)
     assert piped.returncode == 0, piped.stderr.decode()

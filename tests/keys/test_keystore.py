@@ -36,7 +36,7 @@ def test_files_are_private(tmp_path: Path) -> None:
 def test_sqlite_settings(tmp_path: Path) -> None:
     with LocalKeyService(tmp_path) as kms:
         kms.create_key()
-        db = kms._store._db
+        db = kms._store._database._db
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
 

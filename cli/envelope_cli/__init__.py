@@ -5,6 +5,6 @@ from __future__ import annotations
 
 def main() -> None:
     """Entry point of the ``envelope`` console script."""
-    from envelope.cli.app import main as run
+    from envelope_cli.app import main as run
 
     run()

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, cast
 
 import typer
 
-from envelope.cli.common import (
+from envelope_cli.common import (
     CliError,
     atomic_output,
     input_size,

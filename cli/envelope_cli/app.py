@@ -10,9 +10,9 @@ from typing import Annotated
 import typer
 
 from envelope import __version__
-from envelope.cli import keys, messages
-from envelope.cli.common import CliError, state
 from envelope.errors import EnvelopeError
+from envelope_cli import keys, keystore, messages
+from envelope_cli.common import CliError, state
 
 app = typer.Typer(
     name="envelope",
@@ -22,6 +22,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(keys.app, name="key")
+app.add_typer(keystore.app, name="keystore")
 messages.register(app)
 
 

@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 import typer
 
-from envelope.cli.common import CliError, key_service, print_json, print_table
 from envelope.errors import AlreadyExistsException, EnvelopeError
 from envelope.keys.base import (
     KEY_SPECS,
@@ -17,6 +16,8 @@ from envelope.keys.base import (
     RotationsListEntry,
 )
 from envelope.keys.shapes import to_kms_shape
+from envelope.keys.validate import check_alias_name
+from envelope_cli.common import CliError, key_service, print_json, print_table
 
 app = typer.Typer(help="Create and manage keys.", no_args_is_help=True)
 alias_app = typer.Typer(help="Create, delete and list aliases.", no_args_is_help=True)
@@ -81,6 +82,7 @@ def create(
 
 def _refuse_taken_alias(kms: KeyService, alias: str) -> None:
     """Fail before creating a key whose alias could not be created (no orphan key)."""
+    check_alias_name(alias)  # a malformed or reserved name, refused before anything is made
     page = kms.list_aliases()
     while True:
         if any(entry.alias_name == alias for entry in page.aliases):

@@ -1,0 +1,260 @@
+"""The core every LocalKeyService operation stands on: the keystore, key lookup and key states.
+
+Key lookups purge keys past their deletion date first; ``records`` from a write transaction make
+the lookup part of it, so a check of a key's state and the change that depends on it are atomic.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from envelope.errors import (
+    DisabledException,
+    DryRunOperationException,
+    KMSInvalidStateException,
+    NotFoundException,
+)
+from envelope.keys.backing import (
+    BackingKeys,
+    new_material,
+)
+from envelope.keys.base import (
+    DISABLED,
+    ENABLED,
+    PENDING_DELETION,
+    RSAES_OAEP_SHA_1,
+    RSAES_OAEP_SHA_256,
+    SYMMETRIC_DEFAULT,
+    KeyMetadata,
+)
+from envelope.keys.blob import LAYOUT_VERSION
+from envelope.keys.store import SCRYPT_N, KeyRecord, Keystore, Records
+from envelope.keys.store.home import default_home
+from envelope.keys.validate import (
+    UUID_PATTERN,
+    check_key_id,
+)
+
+_DAY = 86400.0
+_Self = TypeVar("_Self", bound="LocalCore")
+
+
+def _ts(moment: float | None) -> dt.datetime | None:
+    return None if moment is None else dt.datetime.fromtimestamp(moment, dt.timezone.utc)
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _symmetric(key: KeyRecord) -> bool:
+    return key.key_spec == SYMMETRIC_DEFAULT
+
+
+class LocalCore:
+    """What the operation families of ``LocalKeyService`` share: keystore, lookups, states."""
+
+    def __init__(
+        self,
+        home: str | os.PathLike[str] | None = None,
+        *,
+        passphrase: str | None = None,
+        region: str | None = None,
+        account_id: str | None = None,
+        _scrypt_n: int = SCRYPT_N,
+        _clock: Callable[[], dt.datetime] = _utcnow,
+        _blob_layout: int = LAYOUT_VERSION,
+    ) -> None:
+        if passphrase is None:
+            passphrase = os.environ.get("ENVELOPE_PASSPHRASE") or None
+        self._clock = _clock
+        self._scrypt_n = _scrypt_n
+        self._store = Keystore(
+            Path(home) if home is not None else default_home(),
+            passphrase=passphrase,
+            region=region,
+            account_id=account_id,
+            scrypt_n=_scrypt_n,
+        )
+        self.region = self._store.identity.region
+        self.account_id = self._store.identity.account_id
+        self._keys = BackingKeys(self._store, layout=_blob_layout)
+
+    # --- lifecycle -------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the keystore and forget every unwrapped key held in memory."""
+        self._keys.forget()
+        self._store.close()
+
+    def __enter__(self: _Self) -> _Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"LocalKeyService(home={str(self._store.home)!r}, region={self.region!r})"
+
+    @property
+    def home(self) -> Path:
+        return self._store.home
+
+    @property
+    def root_mode(self) -> str:
+        """How the root key is kept: ``file`` (``root.key``) or ``passphrase`` (scrypt)."""
+        return self._store.root_mode
+
+    def rekey(self, *, new_passphrase: str | None = None) -> None:
+        """Re-wrap every backing key under a new root key, in one transaction.
+
+        Args:
+            new_passphrase: protect the store with this passphrase from now on; without it, a
+                new random ``root.key`` file replaces the old root key (or passphrase).
+
+        After it, a stolen copy of the old root key or passphrase opens nothing new. Other
+        processes using a ``root.key`` store take up the new key by themselves; with a
+        passphrase they must be opened again with the new one.
+
+        Raises:
+            KeystoreError: the store cannot be written.
+        """
+        self._store.rekey(passphrase=new_passphrase, scrypt_n=self._scrypt_n)
+
+    # --- identifiers and states -------------------------------------------------------------------
+    def _arn(self, key_id: str) -> str:
+        return f"arn:aws:kms:{self.region}:{self.account_id}:key/{key_id}"
+
+    def _alias_arn(self, name: str) -> str:
+        return f"arn:aws:kms:{self.region}:{self.account_id}:{name}"
+
+    def _now(self) -> float:
+        return self._clock().timestamp()
+
+    def _resolve(
+        self, key_id: str, *, aliases: bool = True, records: Records | None = None
+    ) -> KeyRecord:
+        """Find the key named by id, ARN, alias name or alias ARN (where KMS accepts aliases).
+
+        With ``records`` from a write transaction, the lookup is part of that transaction.
+        """
+        check_key_id(key_id)
+        records = self._purge_due_deletions(records)
+        name = key_id
+        prefix = f"arn:aws:kms:{self.region}:{self.account_id}:"
+        if name.startswith("arn:"):
+            if not name.startswith(prefix):
+                raise NotFoundException(f"Key '{key_id}' does not exist")
+            name = name[len(prefix) :]
+            if name.startswith("key/"):
+                name = name[4:]
+            elif not name.startswith("alias/"):
+                raise NotFoundException(f"Key '{key_id}' does not exist")
+        if name.startswith("alias/"):
+            if not aliases:
+                raise NotFoundException(f"Key '{key_id}' does not exist (aliases are not accepted)")
+            alias = records.alias(name)
+            if alias is None:
+                raise NotFoundException(f"Alias {self._alias_arn(name)} is not found.")
+            name = alias.key_id
+        if not UUID_PATTERN.fullmatch(name):
+            raise NotFoundException(f"Invalid keyId '{key_id}'")
+        key = records.key(name)
+        if key is None:
+            raise NotFoundException(f"Key '{self._arn(name)}' does not exist")
+        return key
+
+    @staticmethod
+    def _dry_run_stops_here(dry_run: bool) -> None:
+        """KMS's DryRun: every check passed, so say it would have succeeded and do nothing."""
+        if dry_run:
+            raise DryRunOperationException(
+                "The request would have succeeded, but the DryRun option is set."
+            )
+
+    def _usable(self, key: KeyRecord) -> None:
+        """Raise unless the key may be used in a cryptographic operation."""
+        if key.state == DISABLED:
+            raise DisabledException(f"{self._arn(key.key_id)} is disabled.")
+        self._not_pending(key)
+
+    def _not_pending(self, key: KeyRecord) -> None:
+        if key.state == PENDING_DELETION:
+            raise KMSInvalidStateException(f"{self._arn(key.key_id)} is pending deletion.")
+
+    # --- deletion and rotation that fall due by the clock -----------------------------------------
+    def _purge_due_deletions(self, records: Records | None = None) -> Records:
+        """Destroy keys past their deletion date; returns the records to keep reading with."""
+        now = self._now()
+        if records is not None:
+            due = records.keys_due_for_deletion(PENDING_DELETION, now)
+            for key_id in due:
+                records.destroy_key(key_id)
+            if due:
+                self._keys.forget(set(due))
+                self._store.request_scrub()  # get the destroyed material out of the WAL too
+            return records
+        if self._store.reader.keys_due_for_deletion(PENDING_DELETION, now):
+            with self._store.write() as tx:
+                self._purge_due_deletions(tx)
+        return self._store.reader
+
+    def _new_version(
+        self, records: Records, key: KeyRecord, now: float, rotation_type: str | None
+    ) -> int:
+        version = records.latest_version(key.key_id) + 1
+        records.add_version(key.key_id, version, now, rotation_type, new_material(key.key_spec))
+        return version
+
+    def _rotate_if_due(self, key: KeyRecord) -> None:
+        """Automatic rotation happens lazily: on the first use after its date.
+
+        Several missed periods give one new version (as a service that was switched off would),
+        and the next date is counted from now.
+        """
+        now = self._now()
+        if not key.rotation_enabled or key.next_rotation is None or now < key.next_rotation:
+            return
+        with self._store.write() as records:
+            current = records.key(key.key_id)
+            if (
+                current is None
+                or current.state != ENABLED
+                or not current.rotation_enabled
+                or current.next_rotation is None
+                or current.rotation_period is None
+                or now < current.next_rotation
+            ):
+                return  # another process rotated it first, or rotation was turned off
+            self._new_version(records, current, now, "AUTOMATIC")
+            records.update_key(current.changed(next_rotation=now + current.rotation_period * _DAY))
+
+    # --- metadata ---------------------------------------------------------------------------------
+    def _metadata(self, key: KeyRecord) -> KeyMetadata:
+        symmetric = _symmetric(key)
+        algorithms = (SYMMETRIC_DEFAULT,) if symmetric else (RSAES_OAEP_SHA_1, RSAES_OAEP_SHA_256)
+        pending = key.state == PENDING_DELETION
+        return KeyMetadata(
+            key_id=key.key_id,
+            arn=self._arn(key.key_id),
+            aws_account_id=self.account_id,
+            creation_date=_ts(key.created) or _utcnow(),
+            enabled=key.state == ENABLED,
+            key_state=key.state,
+            description=key.description,
+            key_usage=key.key_usage,
+            key_spec=key.key_spec,
+            encryption_algorithms=algorithms,
+            deletion_date=_ts(key.deletion_date) if pending else None,
+            pending_deletion_window_in_days=key.pending_window if pending else None,
+        )
+
+    # --- test seam --------------------------------------------------------------------------------
+    def _raw_backing_key(self, key_id: str, version: int) -> bytes:
+        """Test seam only: the unwrapped bytes of a backing key, to prove they are not on disk."""
+        material = self._store.reader.material(key_id, version)
+        assert material is not None
+        return material

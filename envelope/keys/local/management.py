@@ -1,0 +1,173 @@
+"""LocalKeyService's key management: create, describe, list, enable, disable, delete, aliases."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from envelope.errors import (
+    AlreadyExistsException,
+    KMSInvalidStateException,
+    NotFoundException,
+)
+from envelope.keys.backing import (
+    new_material,
+)
+from envelope.keys.base import (
+    DISABLED,
+    ENABLED,
+    ENCRYPT_DECRYPT,
+    KEY_SPECS,
+    PENDING_DELETION,
+    SYMMETRIC_DEFAULT,
+    AliasListEntry,
+    CancelKeyDeletionResult,
+    KeyListEntry,
+    KeyMetadataResult,
+    ListAliasesResult,
+    ListKeysResult,
+    ScheduleKeyDeletionResult,
+)
+from envelope.keys.local.core import _DAY, LocalCore, _ts, _utcnow
+from envelope.keys.pages import page
+from envelope.keys.policy import check_policy, default_policy
+from envelope.keys.store import AliasRecord, KeyRecord
+from envelope.keys.validate import (
+    DEFAULT_DELETION_WINDOW,
+    DELETION_WINDOW,
+    check_alias_name,
+    check_description,
+    check_enum,
+    check_grant_tokens,
+    check_limit,
+    check_marker,
+    check_optional_key_id,
+    check_range,
+)
+
+
+class KeyManagement(LocalCore):
+    """CreateKey, DescribeKey, ListKeys, key states, deletion and aliases, with KMS rules."""
+
+    # --- keys -------------------------------------------------------------------------------------
+    def create_key(
+        self,
+        *,
+        description: str = "",
+        key_usage: str = ENCRYPT_DECRYPT,
+        key_spec: str = SYMMETRIC_DEFAULT,
+        policy: str | None = None,
+    ) -> KeyMetadataResult:
+        """Create a key whose material is generated here and never leaves the service."""
+        check_description(description)
+        check_enum("keySpec", key_spec, KEY_SPECS)
+        check_enum("keyUsage", key_usage, (ENCRYPT_DECRYPT,))
+        policy = default_policy(self.account_id) if policy is None else check_policy(policy)
+        now = self._now()
+        key = KeyRecord(
+            key_id=str(uuid.uuid4()),
+            created=now,
+            description=description,
+            key_spec=key_spec,
+            key_usage=key_usage,
+            state=ENABLED,
+        )
+        material = new_material(key_spec)  # RSA generation takes a while: outside the lock
+        with self._store.write() as records:
+            records.insert_key(key, policy=policy)
+            records.add_version(key.key_id, 1, now, None, material)
+        return KeyMetadataResult(self._metadata(key))
+
+    def describe_key(
+        self, *, key_id: str, grant_tokens: Sequence[str] | None = None
+    ) -> KeyMetadataResult:
+        check_grant_tokens(grant_tokens)
+        return KeyMetadataResult(self._metadata(self._resolve(key_id)))
+
+    def list_keys(self, *, limit: int | None = None, marker: str | None = None) -> ListKeysResult:
+        size = check_limit("limit", limit, "keys")
+        check_marker(marker)
+        ids = self._purge_due_deletions().key_ids()
+        chunk, truncated, next_marker = page(ids, lambda k: k, size, marker)
+        entries = tuple(KeyListEntry(key_id=k, key_arn=self._arn(k)) for k in chunk)
+        return ListKeysResult(keys=entries, truncated=truncated, next_marker=next_marker)
+
+    def enable_key(self, *, key_id: str) -> None:
+        self._set_state(key_id, ENABLED)
+
+    def disable_key(self, *, key_id: str) -> None:
+        self._set_state(key_id, DISABLED)
+
+    def _set_state(self, key_id: str, state: str) -> None:
+        with self._store.write() as records:
+            key = self._resolve(key_id, aliases=False, records=records)
+            self._not_pending(key)
+            records.update_key(key.changed(state=state))
+
+    def schedule_key_deletion(
+        self, *, key_id: str, pending_window_in_days: int = DEFAULT_DELETION_WINDOW
+    ) -> ScheduleKeyDeletionResult:
+        days = check_range("pendingWindowInDays", pending_window_in_days, *DELETION_WINDOW)
+        with self._store.write() as records:
+            key = self._resolve(key_id, aliases=False, records=records)
+            self._not_pending(key)
+            deletion = self._now() + days * _DAY
+            records.update_key(
+                key.changed(state=PENDING_DELETION, deletion_date=deletion, pending_window=days)
+            )
+        return ScheduleKeyDeletionResult(
+            key_id=self._arn(key.key_id),
+            deletion_date=_ts(deletion) or _utcnow(),
+            key_state=PENDING_DELETION,
+            pending_window_in_days=days,
+        )
+
+    def cancel_key_deletion(self, *, key_id: str) -> CancelKeyDeletionResult:
+        with self._store.write() as records:
+            key = self._resolve(key_id, aliases=False, records=records)
+            if key.state != PENDING_DELETION:
+                raise KMSInvalidStateException(f"{self._arn(key.key_id)} is not pending deletion.")
+            # As in KMS, a key whose deletion is cancelled comes back Disabled.
+            records.update_key(key.changed(state=DISABLED, deletion_date=None, pending_window=None))
+        return CancelKeyDeletionResult(key_id=self._arn(key.key_id))
+
+    # --- aliases ----------------------------------------------------------------------------------
+    def create_alias(self, *, alias_name: str, target_key_id: str) -> None:
+        check_alias_name(alias_name)
+        with self._store.write() as records:
+            key = self._resolve(target_key_id, aliases=False, records=records)
+            self._not_pending(key)
+            if records.alias(alias_name) is not None:
+                raise AlreadyExistsException(
+                    f"An alias with the name {self._alias_arn(alias_name)} already exists"
+                )
+            now = self._now()
+            records.insert_alias(AliasRecord(alias_name, key.key_id, now, now))
+
+    def delete_alias(self, *, alias_name: str) -> None:
+        check_alias_name(alias_name)
+        with self._store.write() as records:
+            if not records.delete_alias(alias_name):
+                raise NotFoundException(f"Alias {self._alias_arn(alias_name)} is not found.")
+
+    def list_aliases(
+        self, *, key_id: str | None = None, limit: int | None = None, marker: str | None = None
+    ) -> ListAliasesResult:
+        size = check_limit("limit", limit, "aliases")
+        check_marker(marker)
+        check_optional_key_id(key_id)
+        records = self._purge_due_deletions()
+        target = None if key_id is None else self._resolve(key_id, aliases=False).key_id
+        rows = records.aliases(target)
+        chunk, truncated, next_marker = page(rows, lambda r: r.name, size, marker)
+        entries = tuple(
+            AliasListEntry(
+                alias_name=r.name,
+                alias_arn=self._alias_arn(r.name),
+                target_key_id=r.key_id,
+                creation_date=_ts(r.created),
+                last_updated_date=_ts(r.updated),
+            )
+            for r in chunk
+        )
+        return ListAliasesResult(aliases=entries, truncated=truncated, next_marker=next_marker)

@@ -1,0 +1,276 @@
+"""The keystore: one SQLite file in a private folder, backing keys wrapped under a root key.
+
+``Keystore`` opens (or creates) the folder, the database and the root key, and hands out
+``Records`` for reads and for atomic write transactions. It is the only way into storage. It also
+keeps the store's identity (the region and account its ARNs name), changes the root key (rekey),
+and scrubs destroyed material out of the write-ahead log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import stat
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from envelope.errors import KeystoreError
+from envelope.keys.store import rootkey
+from envelope.keys.store.files import check_file, create_private, prepare_home
+from envelope.keys.store.rootkey import NEW_ROOT_KEY_NAME, ROOT_KEY_NAME, SCRYPT_N, RootKey
+from envelope.keys.store.sqlite import Database
+from envelope.keys.store.tables import Records
+
+DB_NAME = "keystore.db"
+DEFAULT_REGION = "us-east-1"
+DEFAULT_ACCOUNT = "123456789012"
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
+_ACCOUNT = re.compile(r"\d{12}")
+_SCRUB_TRIES = 20
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Where a keystore's keys live in ARN terms, fixed when the store is created."""
+
+    region: str
+    account_id: str
+
+
+def _identity_for_new_store(region: str | None, account_id: str | None) -> Identity:
+    region = (
+        region
+        or os.environ.get("ENVELOPE_REGION")
+        or os.environ.get("AWS_REGION")
+        or os.environ.get("AWS_DEFAULT_REGION")
+        or DEFAULT_REGION
+    )
+    account_id = account_id or os.environ.get("ENVELOPE_ACCOUNT_ID") or DEFAULT_ACCOUNT
+    if not _REGION.fullmatch(region):
+        raise KeystoreError(f"{region!r} is not an AWS region name (such as us-east-1)")
+    if not _ACCOUNT.fullmatch(account_id):
+        raise KeystoreError(f"{account_id!r} is not an AWS account id (12 digits)")
+    return Identity(region, account_id)
+
+
+class Keystore:
+    """The storage of one ``LocalKeyService`` home folder.
+
+    Args:
+        home: the keystore folder (created 0700 if missing; refused if not private).
+        passphrase: protects the root key through scrypt; None means a ``root.key`` file.
+        region: for a new store, the region its ARNs name (default ``ENVELOPE_REGION``,
+            ``AWS_REGION``, ``AWS_DEFAULT_REGION``, else us-east-1); for an existing store it
+            must match the stored one.
+        account_id: likewise the account (default ``ENVELOPE_ACCOUNT_ID``, else 123456789012).
+        scrypt_n: the scrypt cost for a new passphrase store (tests lower it).
+
+    Raises:
+        KeystoreError: the store cannot be opened, is damaged, is not private, wants another
+            root key, or belongs to another region or account.
+        WrongPassphraseError: the passphrase or root-key file does not open it.
+    """
+
+    def __init__(
+        self,
+        home: Path,
+        *,
+        passphrase: str | None,
+        region: str | None = None,
+        account_id: str | None = None,
+        scrypt_n: int = SCRYPT_N,
+    ) -> None:
+        self.home = Path(home)
+        prepare_home(self.home)
+        self.path = self.home / DB_NAME
+        for name in (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm"):
+            check_file(self.home / name)
+        check_file(self.home / ROOT_KEY_NAME, secret=True)
+        if not create_private(self.path) and stat.S_IMODE(self.path.stat().st_mode) & 0o044:
+            os.chmod(self.path, 0o600)  # ours and not writable by others: just make it private
+        self._database = Database(self.path)
+        self._lock = threading.RLock()
+        try:
+            self._root = RootKey(self._open_root_key(passphrase, scrypt_n, region, account_id))
+            meta = self._plain().meta()
+            self._generation = int(meta.get("root_generation", b"0"))
+            self.identity = self._check_identity(meta, region, account_id)
+            self.reader = Records(self._database.reader, self._root)
+            if meta.get("scrub_pending"):
+                self.scrub()
+        except BaseException:
+            self._database.close()
+            raise
+
+    def _plain(self) -> Records:
+        """Records for reads that need no root key (metadata)."""
+        return Records(self._database.reader, None)
+
+    def _open_root_key(
+        self, passphrase: str | None, scrypt_n: int, region: str | None, account_id: str | None
+    ) -> bytes:
+        # An existing store is checked before anything is written, so a wrong passphrase leaves
+        # every byte of it unchanged.
+        known: bytes | None = None
+        if not self._plain().has_schema():
+            identity = _identity_for_new_store(region, account_id)
+            if passphrase is not None:
+                meta, key = rootkey.new_passphrase_meta(passphrase, scrypt_n)
+            else:
+                meta, key = rootkey.new_file_meta(self.home)
+            meta.update(region=identity.region.encode(), account_id=identity.account_id.encode())
+            with self._database.write() as tx:
+                records = Records(tx, None)
+                records.create_schema()
+                if records.insert_meta_if_empty(meta):
+                    known = key  # this process's metadata won: no second scrypt run
+        return rootkey.open_root_key(self.home, self._plain().meta(), passphrase, known=known)
+
+    def _check_identity(
+        self, meta: dict[str, bytes], region: str | None, account_id: str | None
+    ) -> Identity:
+        if "region" not in meta or "account_id" not in meta:
+            # A store made before the identity was stored: it has always meant the defaults
+            # (or what its users passed each time); record the one used now.
+            identity = Identity(region or DEFAULT_REGION, account_id or DEFAULT_ACCOUNT)
+            with self._database.write() as tx:
+                Records(tx, None).set_meta(
+                    {"region": identity.region.encode(), "account_id": identity.account_id.encode()}
+                )
+            return identity
+        identity = Identity(meta["region"].decode(), meta["account_id"].decode())
+        for asked, stored, what in (
+            (region, identity.region, "region"),
+            (account_id, identity.account_id, "account"),
+        ):
+            if asked is not None and asked != stored:
+                raise KeystoreError(
+                    f"the keystore in {self.home} holds keys of {what} {stored}, not {asked}; "
+                    f"its {what} is fixed when it is created"
+                )
+        return identity
+
+    # --- transactions -------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Records]:
+        """One atomic write transaction: committed when the block ends, rolled back on error.
+
+        If another process changed the root key (rekey) since this store was opened, the new
+        root key is taken up first, so nothing is ever wrapped under a retired root key.
+        """
+        with self._lock, self._database.write() as tx:
+            generation = int(Records(tx, None).meta().get("root_generation", b"0"))
+            if generation != self._generation:
+                self._take_up_new_root(Records(tx, None).meta(), generation)
+            yield Records(tx, self._root)
+        if self._scrub_pending:
+            self.scrub()
+
+    _scrub_pending = False
+
+    def _take_up_new_root(self, meta: dict[str, bytes], generation: int) -> None:
+        if meta.get("root_mode") != b"file":
+            raise KeystoreError(
+                f"the keystore in {self.home} was given a new passphrase by another process; "
+                "open it again with the new passphrase"
+            )
+        key = rootkey.open_root_key(self.home, meta, None)
+        self._root = RootKey(key)
+        self.reader = Records(self._database.reader, self._root)
+        self._generation = generation
+
+    def refresh(self) -> None:
+        """Take up a root key that another process's rekey installed (a no-op otherwise)."""
+        with self.write():
+            pass
+
+    # --- scrubbing ------------------------------------------------------------------------------
+    def scrub(self) -> bool:
+        """Fold the write-ahead log into the database file and truncate it to nothing.
+
+        Destroyed rows are zeroed in the database file (``secure_delete``), but older copies of
+        their pages stay in the WAL until a checkpoint resets it. Readers in other processes can
+        hold the checkpoint back for a moment; it is retried, and if it still cannot finish, a
+        flag in the store makes the next write or the next open (in any process) try again.
+
+        Returns:
+            True if the log is now empty.
+        """
+        with self._lock:
+            for attempt in range(_SCRUB_TRIES):
+                if self._database.checkpoint():
+                    break
+                time.sleep(0.01 * (attempt + 1))
+            else:
+                if not self._scrub_pending:
+                    self._scrub_pending = True
+                    with self._database.write() as tx:
+                        Records(tx, None).set_meta({"scrub_pending": b"1"})
+                return False
+            self._scrub_pending = False
+            if self._plain().meta().get("scrub_pending"):
+                with self._database.write() as tx:
+                    Records(tx, None).delete_meta("scrub_pending")
+                self._database.checkpoint()  # best effort: the log now holds only that flag
+            return True
+
+    def request_scrub(self) -> None:
+        """Scrub after the current write transaction (used when material was destroyed)."""
+        self._scrub_pending = True
+
+    # --- root key -------------------------------------------------------------------------------
+    def rekey(self, *, passphrase: str | None, scrypt_n: int = SCRYPT_N) -> None:
+        """Re-wrap every backing key under a new root key, in one transaction.
+
+        Args:
+            passphrase: the new passphrase, or None for a new random ``root.key`` file.
+
+        Afterwards the old root key (or passphrase) opens nothing in this store. A ``root.key``
+        file is replaced only after the database has committed; a crash in between is finished
+        by the next open, which finds ``root.key.new``.
+        """
+        with self._lock:
+            if passphrase is not None:
+                meta, key = rootkey.new_passphrase_meta(passphrase, scrypt_n)
+            else:
+                key = os.urandom(32)
+                meta = {"root_mode": b"file", "verifier": rootkey.new_verifier(key)}
+            new_root = RootKey(key)
+            with self.write() as records:
+                old_mode = records.meta().get("root_mode")
+                generation = self._generation + 1
+                if passphrase is None:
+                    temp = rootkey.write_key_file(self.home, key)
+                    os.replace(temp, self.home / NEW_ROOT_KEY_NAME)
+                    rootkey.fsync_folder(self.home)
+                records.rewrap_all(new_root)
+                stale = {"scrypt_n", "scrypt_r", "scrypt_p", "scrypt_salt"} - set(meta)
+                for name in stale:
+                    records.delete_meta(name)
+                records.set_meta({**meta, "root_generation": str(generation).encode()})
+            self._root = new_root
+            self._generation = generation
+            self.reader = Records(self._database.reader, self._root)
+            if passphrase is None:
+                with contextlib.suppress(FileNotFoundError):  # an opener may have finished it
+                    os.replace(self.home / NEW_ROOT_KEY_NAME, self.home / ROOT_KEY_NAME)
+                rootkey.fsync_folder(self.home)
+            elif old_mode == b"file":
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self.home / ROOT_KEY_NAME)
+                rootkey.fsync_folder(self.home)
+            self.scrub()
+
+    @property
+    def root_mode(self) -> str:
+        return self._plain().meta().get("root_mode", b"").decode(errors="replace")
+
+    def close(self) -> None:
+        self._database.close()
+
+    def __repr__(self) -> str:
+        return f"Keystore({str(self.path)!r})"

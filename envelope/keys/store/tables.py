@@ -1,0 +1,214 @@
+"""Every SQL statement of the keystore, behind named methods over typed records.
+
+``Records`` runs on an ``Executor``: inside a write transaction (``Keystore.write()``), where a
+check and the change that depends on it are one atomic step, or on the plain reader for reads.
+"""
+
+from __future__ import annotations
+
+from envelope.keys.store.records import AliasRecord, KeyRecord, VersionRecord
+from envelope.keys.store.rootkey import RootKey
+from envelope.keys.store.sqlite import Executor
+
+SCHEMA_VERSION = 1
+
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS keys (
+        key_id TEXT PRIMARY KEY,
+        created REAL NOT NULL,
+        description TEXT NOT NULL,
+        key_spec TEXT NOT NULL,
+        key_usage TEXT NOT NULL,
+        state TEXT NOT NULL,
+        deletion_date REAL,
+        pending_window INTEGER,
+        rotation_enabled INTEGER NOT NULL DEFAULT 0,
+        rotation_period INTEGER,
+        next_rotation REAL,
+        on_demand_rotations INTEGER NOT NULL DEFAULT 0,
+        policy TEXT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS versions (
+        key_id TEXT NOT NULL REFERENCES keys(key_id) ON DELETE CASCADE,
+        version INTEGER NOT NULL,
+        created REAL NOT NULL,
+        rotation_type TEXT,
+        wrapped BLOB NOT NULL,
+        PRIMARY KEY (key_id, version)
+    )""",
+    """CREATE TABLE IF NOT EXISTS aliases (
+        name TEXT PRIMARY KEY,
+        key_id TEXT NOT NULL REFERENCES keys(key_id) ON DELETE CASCADE,
+        created REAL NOT NULL,
+        updated REAL NOT NULL
+    )""",
+)
+
+_KEY_COLUMNS = (
+    "key_id, created, description, key_spec, key_usage, state, deletion_date, pending_window, "
+    "rotation_enabled, rotation_period, next_rotation, on_demand_rotations"
+)
+_SELECT_KEY = f"SELECT {_KEY_COLUMNS} FROM keys"  # noqa: S608 - constant column list
+
+
+def _key(row: tuple[object, ...]) -> KeyRecord:
+    values = list(row)
+    values[8] = bool(values[8])  # rotation_enabled is stored as 0/1
+    return KeyRecord(*values)  # type: ignore[arg-type]
+
+
+class Records:
+    """The keystore's tables as typed operations.
+
+    Args:
+        executor: where the statements run (a write transaction or the reader).
+        root: wraps backing-key material on its way in and out of the ``versions`` table.
+    """
+
+    def __init__(self, executor: Executor, root: RootKey | None) -> None:
+        self._x = executor
+        self._root = root
+
+    # --- schema and metadata ----------------------------------------------------------------
+    def has_schema(self) -> bool:
+        rows = self._x.rows("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'")
+        return bool(rows) and bool(self._x.rows("SELECT 1 FROM meta LIMIT 1"))
+
+    def create_schema(self) -> None:
+        for statement in SCHEMA:
+            self._x.run(statement)
+
+    def meta(self) -> dict[str, bytes]:
+        return {name: bytes(value) for name, value in self._x.rows("SELECT name, value FROM meta")}
+
+    def set_meta(self, values: dict[str, bytes]) -> None:
+        for name, value in values.items():
+            self._x.run("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, value))
+
+    def delete_meta(self, name: str) -> None:
+        self._x.run("DELETE FROM meta WHERE name = ?", (name,))
+
+    def insert_meta_if_empty(self, meta: dict[str, bytes]) -> bool:
+        """Store a new keystore's metadata unless another process already did; True if stored."""
+        if self._x.rows("SELECT 1 FROM meta LIMIT 1"):
+            return False
+        for name, value in {"schema": str(SCHEMA_VERSION).encode(), **meta}.items():
+            self._x.run("INSERT INTO meta (name, value) VALUES (?, ?)", (name, value))
+        return True
+
+    # --- keys ---------------------------------------------------------------------------------
+    def key(self, key_id: str) -> KeyRecord | None:
+        rows = self._x.rows(f"{_SELECT_KEY} WHERE key_id = ?", (key_id,))
+        return _key(rows[0]) if rows else None
+
+    def key_ids(self) -> list[str]:
+        return [row[0] for row in self._x.rows("SELECT key_id FROM keys ORDER BY key_id")]
+
+    def insert_key(self, record: KeyRecord, *, policy: str) -> None:
+        self._x.run(
+            f"INSERT INTO keys ({_KEY_COLUMNS}, policy)"  # noqa: S608 - constant column list
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                record.key_id, record.created, record.description, record.key_spec,
+                record.key_usage, record.state, record.deletion_date, record.pending_window,
+                int(record.rotation_enabled), record.rotation_period, record.next_rotation,
+                record.on_demand_rotations, policy,
+            ),
+        )  # fmt: skip
+
+    def update_key(self, record: KeyRecord) -> None:
+        """Write every mutable field of ``record`` back to its row."""
+        self._x.run(
+            "UPDATE keys SET description = ?, state = ?, deletion_date = ?, pending_window = ?,"
+            " rotation_enabled = ?, rotation_period = ?, next_rotation = ?,"
+            " on_demand_rotations = ? WHERE key_id = ?",
+            (
+                record.description, record.state, record.deletion_date, record.pending_window,
+                int(record.rotation_enabled), record.rotation_period, record.next_rotation,
+                record.on_demand_rotations, record.key_id,
+            ),
+        )  # fmt: skip
+
+    def keys_due_for_deletion(self, state: str, now: float) -> list[str]:
+        rows = self._x.rows(
+            "SELECT key_id FROM keys WHERE state = ? AND deletion_date <= ?", (state, now)
+        )
+        return [row[0] for row in rows]
+
+    def destroy_key(self, key_id: str) -> None:
+        """Erase a key with all its versions and aliases (pages are zeroed: secure_delete)."""
+        self._x.run("DELETE FROM aliases WHERE key_id = ?", (key_id,))
+        self._x.run("DELETE FROM versions WHERE key_id = ?", (key_id,))
+        self._x.run("DELETE FROM keys WHERE key_id = ?", (key_id,))
+
+    # --- backing-key versions -------------------------------------------------------------------
+    def latest_version(self, key_id: str) -> int:
+        rows = self._x.rows("SELECT MAX(version) FROM versions WHERE key_id = ?", (key_id,))
+        return int(rows[0][0] or 0)
+
+    def add_version(
+        self, key_id: str, version: int, created: float, rotation_type: str | None, material: bytes
+    ) -> None:
+        """Store a backing-key version; the material is wrapped under the root key first."""
+        assert self._root is not None
+        self._x.run(
+            "INSERT INTO versions (key_id, version, created, rotation_type, wrapped)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (key_id, version, created, rotation_type, self._root.wrap(key_id, version, material)),
+        )
+
+    def material(self, key_id: str, version: int) -> bytes | None:
+        """The unwrapped material of one version, or None if there is no such version."""
+        assert self._root is not None
+        rows = self._x.rows(
+            "SELECT wrapped FROM versions WHERE key_id = ? AND version = ?", (key_id, version)
+        )
+        return self._root.unwrap(key_id, version, bytes(rows[0][0])) if rows else None
+
+    def rewrap_all(self, new_root: RootKey) -> int:
+        """Re-wrap every stored backing key under ``new_root``; returns how many were moved."""
+        assert self._root is not None
+        rows = self._x.rows("SELECT key_id, version, wrapped FROM versions")
+        for key_id, version, wrapped in rows:
+            material = self._root.unwrap(key_id, version, bytes(wrapped))
+            self._x.run(
+                "UPDATE versions SET wrapped = ? WHERE key_id = ? AND version = ?",
+                (new_root.wrap(key_id, version, material), key_id, version),
+            )
+        return len(rows)
+
+    def rotations(self, key_id: str) -> list[VersionRecord]:
+        """Every version after the first, oldest first."""
+        rows = self._x.rows(
+            "SELECT key_id, version, created, rotation_type FROM versions"
+            " WHERE key_id = ? AND version > 1 ORDER BY version",
+            (key_id,),
+        )
+        return [VersionRecord(*row) for row in rows]
+
+    # --- aliases --------------------------------------------------------------------------------
+    def alias(self, name: str) -> AliasRecord | None:
+        rows = self._x.rows(
+            "SELECT name, key_id, created, updated FROM aliases WHERE name = ?", (name,)
+        )
+        return AliasRecord(*rows[0]) if rows else None
+
+    def aliases(self, key_id: str | None = None) -> list[AliasRecord]:
+        if key_id is None:
+            rows = self._x.rows("SELECT name, key_id, created, updated FROM aliases ORDER BY name")
+        else:
+            rows = self._x.rows(
+                "SELECT name, key_id, created, updated FROM aliases WHERE key_id = ? ORDER BY name",
+                (key_id,),
+            )
+        return [AliasRecord(*row) for row in rows]
+
+    def insert_alias(self, record: AliasRecord) -> None:
+        self._x.run(
+            "INSERT INTO aliases (name, key_id, created, updated) VALUES (?, ?, ?, ?)",
+            (record.name, record.key_id, record.created, record.updated),
+        )
+
+    def delete_alias(self, name: str) -> bool:
+        return self._x.run("DELETE FROM aliases WHERE name = ?", (name,)) > 0
