@@ -24,11 +24,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from envelope.errors import (
-    LegacySuiteError,
-    MessageAuthenticationError,
     MessageError,
     MessageFormatError,
-    SignedMessageError,
 )
 from envelope.message.body import (
     FrameEncryptor,
@@ -43,25 +40,21 @@ from envelope.message.header import (
     FRAMED,
     MAX_FRAME_LENGTH,
     Header,
-    check_required_context,
     header_auth,
     parse_header,
     serialize_header,
-    verify_header_auth,
 )
 from envelope.message.info import MessageInfo, message_info
 from envelope.message.materials import (
     DataKeyCache,
     EncryptionMaterials,
     cache_key,
-    check_commitment,
     check_context_for_encrypt,
     create_materials,
     derive_keys,
-    load_verifier,
     signature_hash,
-    unwrap_data_key,
 )
+from envelope.message.opening import open_header, verify_signature
 from envelope.message.reader import BytesReader, HashingReader, StreamReader, read_exactly
 from envelope.message.suites import DEFAULT_SUITE, WRITABLE_SUITES, Suite, get_suite
 from envelope.message.wrapping import WrappingKey
@@ -305,55 +298,6 @@ def encrypt_stream(
 # --- Decrypt -------------------------------------------------------------------------------------
 
 
-def _open_header(
-    reader: BytesReader | StreamReader,
-    keys: Sequence[WrappingKey],
-    encryption_context: Mapping[str, str] | None,
-    allow_legacy: bool,
-    max_encrypted_data_keys: int,
-    signed: bool,
-) -> tuple[Header, AESGCM, bytes, bytes, ec.EllipticCurvePublicKey | None]:
-    header, header_bytes, auth = parse_header(
-        reader, max_encrypted_data_keys=max_encrypted_data_keys
-    )
-    suite = header.suite
-    if suite.signed and not signed:
-        # decrypt.md: the option "to fail immediately after parsing the header if a signed
-        # algorithm suite is used", so no unsigned-yet plaintext is ever released.
-        raise SignedMessageError(
-            f"suite check failed: 0x{suite.id:04x} ({suite.name}) is signed and only unsigned "
-            "messages are accepted (signed=False, --unsigned-only)"
-        )
-    if not suite.committing and not allow_legacy:
-        raise LegacySuiteError(
-            f"suite check failed: 0x{suite.id:04x} ({suite.name}) has no key commitment; "
-            "pass allow_legacy=True (--allow-legacy) to read it"
-        )
-    check_required_context(header.encryption_context, encryption_context)
-    # default-cmm.md: the verification key comes from the context before any decryption.
-    verifier = load_verifier(suite, header.encryption_context) if suite.signed else None
-    data_key = unwrap_data_key(suite, header.encrypted_data_keys, keys, header.encryption_context)
-    content_key, commit_key = derive_keys(suite, data_key, header.message_id)
-    if suite.committing:
-        check_commitment(header.suite_data, commit_key)
-    aesgcm = AESGCM(content_key)
-    verify_header_auth(header_bytes, auth, aesgcm, header.version)
-    return header, aesgcm, header_bytes, auth, verifier
-
-
-def _verify_signature(
-    header: Header, verifier: ec.EllipticCurvePublicKey | None, digest: bytes, signature: bytes
-) -> None:
-    from cryptography.exceptions import InvalidSignature
-
-    if verifier is None:
-        raise MessageFormatError("signature check failed: no verification key")
-    try:
-        verifier.verify(signature, digest, ec.ECDSA(Prehashed(signature_hash(header.suite))))
-    except InvalidSignature:
-        raise MessageAuthenticationError("signature check failed") from None
-
-
 def decrypt(
     message: bytes,
     *,
@@ -390,7 +334,7 @@ def decrypt(
     if not isinstance(message, (bytes, bytearray, memoryview)):
         raise MessageFormatError("message must be bytes")
     reader = BytesReader(message)
-    header, aesgcm, _, _, verifier = _open_header(
+    header, aesgcm, _, _, verifier = open_header(
         reader, keys, encryption_context, allow_legacy, max_encrypted_data_keys, signed
     )
     result: bytes
@@ -413,7 +357,7 @@ def decrypt(
         signature = bytes(reader.read(length, "signature"))
         hasher = hashes.Hash(signature_hash(header.suite))
         hasher.update(memoryview(message)[:body_end])
-        _verify_signature(header, verifier, hasher.finalize(), signature)
+        verify_signature(header, verifier, hasher.finalize(), signature)
     if not reader.at_end():
         raise MessageFormatError(
             f"trailing bytes check failed: {reader.remaining()} bytes after the message"
@@ -457,7 +401,7 @@ def decrypt_stream(
         MessageFormatError.
     """
     stream = StreamReader(source)
-    header, aesgcm, header_bytes, auth, verifier = _open_header(
+    header, aesgcm, header_bytes, auth, verifier = open_header(
         stream, keys, encryption_context, allow_legacy, max_encrypted_data_keys, signed
     )
     hasher: hashes.Hash | None = None
@@ -485,7 +429,7 @@ def decrypt_stream(
     if hasher is not None:
         length = int.from_bytes(stream.read(2, "signature length"), "big")
         signature = stream.read(length, "signature")
-        _verify_signature(header, verifier, hasher.finalize(), signature)
+        verify_signature(header, verifier, hasher.finalize(), signature)
     if not stream.at_end():
         raise MessageFormatError("trailing bytes check failed: bytes after the message")
     if pending:
@@ -499,12 +443,20 @@ def decrypt_stream(
 def inspect(
     message: bytes | bytearray | memoryview | BinaryIO,
     *,
+    keys: Sequence[WrappingKey] | None = None,
+    encryption_context: Mapping[str, str] | None = None,
     max_encrypted_data_keys: int = DEFAULT_MAX_EDKS,
 ) -> MessageInfo:
-    """Read a message's header (no key needed, nothing secret returned, the tag is not checked).
+    """Read a message's header; nothing secret is returned, and only the header is read.
+
+    Without ``keys`` no key is asked and the header is not authenticated: treat what it says as
+    a claim. With ``keys`` the data key is unwrapped and the key commitment and header tag are
+    checked first (decrypt.md, "Verify the header"), and the result says ``verified=True``.
 
     Args:
-        message: The message bytes, or a binary stream positioned at it (only the header is read).
+        message: The message bytes, or a binary stream positioned at it.
+        keys: Keys to authenticate the header with (as for :func:`decrypt`).
+        encryption_context: With ``keys``: pairs that must be in the message's context.
         max_encrypted_data_keys: Refuse headers with more EDKs than this, as :func:`decrypt` does
             (65535 lifts the cap).
 
@@ -514,11 +466,16 @@ def inspect(
     Raises:
         MessageFormatError: The header is malformed or truncated.
         TooManyEncryptedDataKeysError: More EDKs than allowed.
+        MessageError: With ``keys``, the errors of :func:`decrypt` about the header.
     """
     reader: BytesReader | StreamReader
     if isinstance(message, (bytes, bytearray, memoryview)):
         reader = BytesReader(message)
     else:
         reader = StreamReader(message)
-    header, _, _ = parse_header(reader, max_encrypted_data_keys=max_encrypted_data_keys)
-    return message_info(header)
+    if keys is None:
+        header, _, _ = parse_header(reader, max_encrypted_data_keys=max_encrypted_data_keys)
+        return message_info(header)
+    # Describing is not releasing plaintext: legacy suites' headers are checked too.
+    header = open_header(reader, keys, encryption_context, True, max_encrypted_data_keys, True)[0]
+    return message_info(header, verified=True)
