@@ -21,7 +21,11 @@ def read_exactly(source: BinaryIO, n: int) -> bytes:
     Raises:
         MessageError: The source returned None.
     """
-    data = source.read(n)
+    return _complete(source, n, source.read(n))
+
+
+def _complete(source: BinaryIO, n: int, data: bytes | None) -> bytes:
+    """Finish a read of ``n`` bytes whose first ``source.read(n)`` returned ``data``."""
     if data is None:
         raise MessageError(NOT_EOF)
     if len(data) == n or not data:
@@ -77,7 +81,10 @@ class StreamReader:
         """Return exactly ``n`` bytes or raise naming the field ``what``."""
         if n == 0:
             return b""
-        data = read_exactly(self._source, n)
+        data = self._source.read(n)
+        if data is not None and len(data) == n:
+            return data
+        data = _complete(self._source, n, data)
         if len(data) < n:
             raise MessageFormatError(f"message is truncated: {what} needs {n} bytes")
         return data
