@@ -2,32 +2,53 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
+# The official S3 Encryption Client (the S3 tests' oracle) pins cryptography<49: its own venv.
+S3EC   := .venv-s3ec/installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo demo-s3 test lint bench clean
 
-# The library (with its aws extra and the test tools) and the CLI distribution, both editable.
+# The library (its aws and server extras, the test tools) and the CLI distribution, editable.
 $(BIN)/envelope: pyproject.toml cli/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[aws,test]' -e ./cli
+	$(BIN)/pip install -q -e '.[aws,server,test]' -e ./cli
+	@touch $@
+
+# The AWS CLI, a real client for the envelope serve tests. awscli v1 pins botocore exactly, so it
+# gets its own venv rather than a say in ours.
+AWSCLI := .venv-awscli/bin/aws
+$(AWSCLI):
+	$(PYTHON) -m venv .venv-awscli
+	.venv-awscli/bin/pip install -q --upgrade pip
+	.venv-awscli/bin/pip install -q 'awscli>=1.33,<2'
+	@touch $@
+
+$(S3EC): tests/s3/oracle-requirements.txt
+	$(PYTHON) -m venv .venv-s3ec
+	.venv-s3ec/bin/pip install -q --upgrade pip
+	.venv-s3ec/bin/pip install -q -r tests/s3/oracle-requirements.txt
 	@touch $@
 
 # The main job on the embedded default: no AWS account, no server.
 demo: $(BIN)/envelope
 	ENVELOPE_HOME=$${ENVELOPE_HOME:-$(CURDIR)/.demo-home} bash scripts/demo.sh $(BIN)/envelope
 
+# S3 round trip against moto's S3 server, started on 127.0.0.1 and stopped by the script.
+demo-s3: $(BIN)/envelope
+	ENVELOPE_HOME=$${ENVELOPE_HOME:-$(CURDIR)/.demo-home} bash scripts/demo-s3.sh $(BIN)/envelope $(BIN)/python
+
 lint: $(BIN)/envelope
 	$(BIN)/ruff check envelope cli tests benchmarks
 	$(BIN)/mypy --strict envelope cli/envelope_cli
 
 # The whole test suite, every benchmark once as a smoke test (no timing), then the linters.
-test: $(BIN)/envelope
+test: $(BIN)/envelope $(S3EC) $(AWSCLI)
 	$(BIN)/pytest -n 2 -q
 	$(BIN)/pytest benchmarks -q --benchmark-disable
 	$(MAKE) --no-print-directory lint
 
-bench: $(BIN)/envelope
+bench: $(BIN)/envelope $(S3EC)
 	$(BIN)/pytest benchmarks --benchmark-only --benchmark-columns=min,median,mean,ops -q
 
 clean:
-	rm -rf $(VENV) .demo-home .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-s3ec .venv-awscli .demo-home .pytest_cache .mypy_cache .ruff_cache

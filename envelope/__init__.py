@@ -29,6 +29,8 @@ _EXPORTS: dict[str, str] = {
     "RawAesKey": "envelope.message",
     "RawRsaKey": "envelope.message",
     "DataKeyCache": "envelope.message",
+    # S3 objects (S3 Encryption Client formats)
+    "EncryptedS3Client": "envelope.s3",
     # errors
     "EnvelopeError": "envelope.errors",
 }

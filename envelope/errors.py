@@ -201,3 +201,39 @@ class EncryptionContextMismatchError(MessageError):
 
 class TooManyEncryptedDataKeysError(MessageError):
     """The message carries (or would carry) more encrypted data keys than the configured cap."""
+
+
+# --- S3 objects (AWS S3 Encryption Client format) ----------------------------------------------
+# S3's own failures are not here: botocore's ClientError passes through with its S3 error code.
+
+
+class S3EncryptionError(EnvelopeError):
+    """An encrypted S3 object could not be written or read; the text says which check failed."""
+
+
+class S3MetadataError(S3EncryptionError):
+    """The object's encryption metadata or instruction file is missing, malformed or mixed."""
+
+
+class S3AuthenticationError(S3EncryptionError):
+    """The content's GCM tag or the V3 key commitment did not verify (damaged or tampered)."""
+
+
+class S3NoMatchingKeyError(S3EncryptionError):
+    """None of the given wrapping keys could unwrap the object's data key."""
+
+
+class S3EncryptionContextError(S3EncryptionError):
+    """The request's encryption context differs from the stored one, or uses a reserved key."""
+
+
+class S3LegacyFormatError(S3EncryptionError):
+    """The object uses a legacy format (V1, AES-CBC, ``kms`` wrapping) that was not opted into."""
+
+
+class S3ObjectTooLargeError(S3EncryptionError):
+    """The object exceeds a size limit (the in-memory cap, or AES-GCM's maximum length)."""
+
+
+class S3PresignedUrlError(S3EncryptionError):
+    """A pre-signed URL is malformed, expired, or was refused by S3 (tampered, revoked, gone)."""

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import signal
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,10 +42,22 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     temporary file. A new file is private (mode 0600, as it may hold plaintext); a replaced file
     keeps its mode.
 
+    Only a regular file is ever replaced: a device (``/dev/null``), a pipe, a folder or a
+    symbolic link at ``path`` is refused before anything is written, since renaming over it
+    would destroy it (as root, ``-o /dev/null`` would replace the device with a file).
+
     Raises:
-        OSError: the temporary file cannot be created, written or renamed.
+        OSError: the target is not a regular file, or the temporary file cannot be created,
+            written or renamed.
     """
     target = Path(path)
+    try:
+        info = os.lstat(target)
+    except FileNotFoundError:
+        pass
+    else:
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EEXIST, "exists and is not a regular file", str(target))
     temp = None
     try:
         with signals_deferred():

@@ -11,6 +11,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,6 +29,7 @@ ISOLATING_UNSETS = (
     "AWS_DEFAULT_PROFILE",
     "AWS_ENDPOINT_URL",
     "AWS_ENDPOINT_URL_KMS",
+    "AWS_ENDPOINT_URL_S3",
 )
 
 
@@ -129,3 +131,19 @@ def moto_env(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> MotoSe
         monkeypatch.setenv(name, value)
     moto_server.reset()
     return moto_server
+
+
+def boto3_client(server: MotoServer, service: str) -> Any:
+    """A boto3 client for ``service`` (``"s3"``, ``"kms"``) on the server, with dummy credentials
+    (path-style addressing for S3: the endpoint is an IP address)."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        service,
+        endpoint_url=server.url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(s3={"addressing_style": "path"}, retries={"mode": "standard"}),
+    )

@@ -79,13 +79,15 @@ def test_library_alone_works_and_names_the_aws_extra(library_only: Path) -> None
 
 
 def test_the_cli_is_its_own_distribution() -> None:
-    """``cli/`` declares the ``envelope`` script and depends on the library with its aws extra."""
+    """``cli/`` declares the ``envelope`` script and depends on the library with its aws and
+    server extras."""
     import tomllib  # the test suite runs on 3.11+
 
     cli = tomllib.loads((ROOT / "cli" / "pyproject.toml").read_text())
     library = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert cli["project"]["name"] == "envelope-cli"
     assert cli["project"]["scripts"] == {"envelope": "envelope_cli:main"}
-    assert any(d.startswith("envelope[aws]") for d in cli["project"]["dependencies"])
+    assert any(d.startswith("envelope[aws,server]") for d in cli["project"]["dependencies"])
+    assert {"aws", "server"} <= set(library["project"]["optional-dependencies"])
     assert library["project"]["dependencies"] == ["cryptography>=48"]
     assert "scripts" not in library["project"]

@@ -13,7 +13,7 @@ import typer
 
 from envelope import __version__
 from envelope.errors import EnvelopeError
-from envelope_cli import keys, keystore, messages
+from envelope_cli import keys, keystore, messages, principal, s3, s3_urls, serve
 from envelope_cli.common import CliError, CliUsageError, state
 
 app = typer.Typer(
@@ -25,7 +25,11 @@ app = typer.Typer(
 )
 app.add_typer(keys.app, name="key")
 app.add_typer(keystore.app, name="keystore")
+app.add_typer(principal.app, name="principal")
+app.add_typer(s3.app, name="s3")
+app.command("decrypt-url")(s3_urls.decrypt_url)
 messages.register(app)
+app.command("serve")(serve.serve)
 
 
 def _version(value: bool) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from envelope.errors import KeyServiceConfigurationError, KeyServiceError
-from envelope.keys.aws_shapes import context, metadata, required_utc, tokens, utc
+from envelope.keys.aws_shapes import blob, context, metadata, required_utc, tokens, utc
 from envelope.keys.base import (
     ENCRYPT_DECRYPT,
     SYMMETRIC_DEFAULT,
@@ -257,7 +257,7 @@ class AwsKmsKeyService:
         response = self._call(
             self.client.encrypt,
             KeyId=key_id,
-            Plaintext=plaintext,
+            Plaintext=blob("Plaintext", plaintext),
             EncryptionContext=context(encryption_context),
             EncryptionAlgorithm=encryption_algorithm,
             GrantTokens=tokens(grant_tokens),
@@ -289,7 +289,7 @@ class AwsKmsKeyService:
         """
         response = self._call(
             self.client.decrypt,
-            CiphertextBlob=ciphertext_blob,
+            CiphertextBlob=blob("CiphertextBlob", ciphertext_blob),
             EncryptionContext=context(encryption_context),
             KeyId=key_id,
             EncryptionAlgorithm=encryption_algorithm,
@@ -318,7 +318,7 @@ class AwsKmsKeyService:
         """Decrypt and encrypt again under another key, server-side (KMS ReEncrypt)."""
         response = self._call(
             self.client.re_encrypt,
-            CiphertextBlob=ciphertext_blob,
+            CiphertextBlob=blob("CiphertextBlob", ciphertext_blob),
             DestinationKeyId=destination_key_id,
             SourceEncryptionContext=context(source_encryption_context),
             SourceKeyId=source_key_id,

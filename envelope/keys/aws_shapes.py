@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from envelope.errors import KeyServiceError
+from envelope.errors import KeyServiceError, ValidationException
 from envelope.keys.base import (
     DISABLED,
     ENCRYPT_DECRYPT,
@@ -65,3 +65,17 @@ def metadata(raw: Mapping[str, Any]) -> KeyMetadata:
         pending_deletion_window_in_days=int(window) if window is not None else None,
         multi_region=bool(raw.get("MultiRegion", False)),
     )
+
+
+def blob(member: str, value: bytes) -> bytes:
+    """A blob member must be bytes on every backend (botocore would encode a str silently).
+
+    Raises:
+        ValidationException: it is not bytes-like.
+    """
+    if not isinstance(value, (bytes, bytearray, memoryview)):
+        raise ValidationException(
+            f"1 validation error detected: Value at '{member}' failed to satisfy constraint: "
+            f"Member must be bytes, not {type(value).__name__}"
+        )
+    return bytes(value)

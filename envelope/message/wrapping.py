@@ -149,6 +149,11 @@ class RawAesKey:
         except InvalidTag:
             return None
 
+    def aes_gcm(self) -> AESGCM:
+        """The AES-GCM cipher under this key (never the key bytes), for other wrapping layouts:
+        envelope.s3 uses it for the S3 Encryption Client's ``AES/GCM`` data-key wrapping."""
+        return self._aesgcm
+
 
 _RSA_PADDINGS = ("OAEP-SHA1", "OAEP-SHA256", "PKCS1")
 
@@ -245,6 +250,11 @@ class RawRsaKey:
             return self._private.decrypt(edk.ciphertext, self._pad())
         except ValueError:
             return None
+
+    def rsa_keys(self) -> tuple[rsa.RSAPublicKey, rsa.RSAPrivateKey | None]:
+        """The public key and, when given, the private key, for other wrapping layouts:
+        envelope.s3 uses them for the S3 Encryption Client's ``RSA-OAEP-SHA1`` wrapping."""
+        return self._public, self._private
 
 
 class KmsKey:
@@ -361,3 +371,9 @@ class KmsKey:
         if result.key_id != arn:
             return None
         return result.plaintext
+
+    @property
+    def key_service(self) -> KeyService:
+        """The key service holding this key (envelope.s3 calls its Decrypt directly: S3EC data
+        keys do not name the key ARN that an ``aws-kms`` EDK carries)."""
+        return self._service

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -251,3 +252,29 @@ def test_progress_bar_only_on_a_terminal(key_arn: str, tmp_path: Path) -> None:
     finally:
         os.close(controller)
     assert b"encrypting" in seen
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder", "link"])
+def test_output_that_is_not_a_regular_file_is_refused_and_kept(
+    envelope: Run, tmp_path: Path, kind: str
+) -> None:
+    """Renaming over a device, pipe, folder or link would destroy it (as root, -o /dev/null
+    would replace the device): such an output is refused and left as it was."""
+    arn = ok_json(envelope("key", "create", "--json"))["KeyMetadata"]["Arn"]
+    source = tmp_path / "in"
+    source.write_bytes(b"data")
+    target = tmp_path / "out"
+    if kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "folder":
+        target.mkdir()
+    else:
+        (tmp_path / "real").write_bytes(b"keep me")
+        target.symlink_to(tmp_path / "real")
+    fails(envelope("encrypt", str(source), "-o", str(target), "--key", arn))
+    assert target.is_symlink() if kind == "link" else target.exists()
+    if kind == "fifo":
+        assert stat.S_ISFIFO(os.lstat(target).st_mode)
+    if kind == "link":
+        assert (tmp_path / "real").read_bytes() == b"keep me"
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []

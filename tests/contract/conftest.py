@@ -1,10 +1,11 @@
 """The KeyService contract suite runs every test here against every backend.
 
-Backends: ``local`` (LocalKeyService in-process) and ``moto`` (AwsKmsKeyService against moto's
-server, a real HTTP server on 127.0.0.1 started once per session). A backend that is known to
-differ from AWS KMS lists the test in ``DEVIATIONS`` with the AWS behaviour it lacks; the test then
-runs as a strict xfail for that backend only, so a fixed backend turns the suite red until the
-entry is removed. LocalKeyService must match AWS: it has no entry.
+Backends: ``local`` (LocalKeyService in-process), ``moto`` (AwsKmsKeyService against moto's
+server, a real HTTP server on 127.0.0.1 started once per session) and ``serve`` (AwsKmsKeyService
+against ``envelope serve``, likewise, signing with a principal's access key). A backend that is
+known to differ from AWS KMS lists the test in ``DEVIATIONS`` with the AWS behaviour it lacks; the
+test then runs as a strict xfail for that backend only, so a fixed backend turns the suite red
+until the entry is removed. LocalKeyService and envelope serve must match AWS: they have no entry.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ import pytest
 
 from envelope.keys.base import KeyService
 from tests.moto_server import MotoServer, moto_env, moto_server
+from tests.serve_server import EnvelopeServer, serve_env, serve_server
 
-__all__ = ["moto_env", "moto_server"]  # fixtures, imported to be registered here
+# fixtures, imported to be registered here
+__all__ = ["moto_env", "moto_server", "serve_env", "serve_server"]
 
-BACKENDS = ["local", "moto"]
+BACKENDS = ["local", "moto", "serve"]
 
 # backend -> {test function name, or full test id for one parametrization: the AWS behaviour
 # the backend lacks}
@@ -49,6 +52,15 @@ DEVIATIONS: dict[str, dict[str, str]] = {
             "DisableKey/EnableKey accept a key ARN (moto answers HTTP 500)"
         ),
         # crypto
+        "test_dry_run_raises_dry_run_operation_exception": (
+            "DryRun answers DryRunOperationException (moto performs the operation)"
+        ),
+        "test_wrong_arguments_are_validation_errors_on_every_backend[moto-eleven-grant-tokens]": (
+            "GrantTokens holds at most 10 tokens (botocore does not check maximums)"
+        ),
+        "test_key_id_over_2048_characters": (
+            "a KeyId over 2048 characters is ValidationException (botocore does not check it)"
+        ),
         "test_tampered_blob": (
             "a damaged ciphertext blob is InvalidCiphertextException (moto: AccessDeniedException)"
         ),
@@ -136,5 +148,14 @@ def kms(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[KeyService]:
             yield aws
         finally:
             aws.close()
+    elif backend == "serve":
+        from envelope.keys.aws import AwsKmsKeyService
+
+        served: EnvelopeServer = request.getfixturevalue("serve_env")
+        client = AwsKmsKeyService(endpoint_url=served.url, region_name="us-east-1")
+        try:
+            yield client
+        finally:
+            client.close()
     else:  # pragma: no cover - a backend listed without a factory is a bug in this file
         raise AssertionError(f"no factory for backend {backend!r}")

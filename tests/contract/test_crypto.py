@@ -157,3 +157,36 @@ def test_encrypt_via_alias_arn(kms: KeyService, key_id: str) -> None:
     alias_arn = arn.split(":key/")[0] + ":alias/crypto"
     blob = kms.encrypt(key_id=alias_arn, plaintext=b"x").ciphertext_blob
     assert kms.decrypt(ciphertext_blob=blob, key_id="alias/crypto").plaintext == b"x"
+
+
+def test_dry_run_raises_dry_run_operation_exception(kms: KeyService, key_id: str) -> None:
+    """KMS DryRun: the request would have succeeded, and nothing is returned or done."""
+    from envelope.errors import DryRunOperationException
+
+    with pytest.raises(DryRunOperationException):
+        kms.encrypt(key_id=key_id, plaintext=b"x", dry_run=True)
+    with pytest.raises(DryRunOperationException):
+        kms.generate_data_key(key_id=key_id, key_spec="AES_256", dry_run=True)
+
+
+def test_grant_tokens_are_accepted(kms: KeyService, key_id: str) -> None:
+    blob = kms.encrypt(key_id=key_id, plaintext=b"x", grant_tokens=["token"]).ciphertext_blob
+    assert kms.decrypt(ciphertext_blob=blob, grant_tokens=["token"]).plaintext == b"x"
+    assert kms.describe_key(key_id=key_id, grant_tokens=["token"]).key_metadata.enabled
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [{"plaintext": "text"}, {"encryption_context": {"k": 1}}, {"grant_tokens": ["t"] * 11}],
+    ids=["str-plaintext", "int-context-value", "eleven-grant-tokens"],
+)
+def test_wrong_arguments_are_validation_errors_on_every_backend(
+    kms: KeyService, key_id: str, arguments: dict[str, object]
+) -> None:
+    with pytest.raises(ValidationException):
+        kms.encrypt(**{"key_id": key_id, "plaintext": b"x", **arguments})  # type: ignore[arg-type]
+
+
+def test_key_id_over_2048_characters(kms: KeyService) -> None:
+    with pytest.raises(ValidationException):
+        kms.describe_key(key_id="alias/" + "a" * 2043)

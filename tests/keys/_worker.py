@@ -4,6 +4,8 @@ Modes:
   churn HOME            loop forever: create / rotate / encrypt, one JSON line per returned result
   mixed HOME KEY N SEED  N mixed operations on a shared key, then one JSON summary line
   race HOME             open a fresh keystore, create a key, encrypt once, print one JSON line
+  states HOME KEYS N SEED  N random state changes on the shared keys (comma-separated ids),
+                        then one JSON line: every operation and whether KMS acknowledged it
 """
 
 from __future__ import annotations
@@ -83,11 +85,43 @@ def race(home: str) -> None:
     _emit({"ciphertext": ciphertext.hex()})
 
 
+def states(home: str, keys: str, count: int, seed: int) -> None:
+    from envelope.errors import KeyServiceError
+
+    rng = random.Random(seed)
+    shared = keys.split(",")
+    log = []
+    with LocalKeyService(home) as kms:
+        for n in range(count):
+            key = rng.choice(shared)
+            op = rng.choice(["schedule", "cancel", "enable", "disable", "rotate", "alias"])
+            try:
+                if op == "schedule":
+                    kms.schedule_key_deletion(key_id=key, pending_window_in_days=7)
+                elif op == "cancel":
+                    kms.cancel_key_deletion(key_id=key)
+                elif op == "enable":
+                    kms.enable_key(key_id=key)
+                elif op == "disable":
+                    kms.disable_key(key_id=key)
+                elif op == "rotate":
+                    kms.rotate_key_on_demand(key_id=key)
+                else:
+                    kms.create_alias(alias_name=f"alias/race-{seed}-{n}", target_key_id=key)
+                outcome = "ok"
+            except KeyServiceError as e:
+                outcome = e.code
+            log.append({"op": op, "key": key, "n": n, "outcome": outcome})
+    _emit({"log": log})
+
+
 if __name__ == "__main__":
     mode = sys.argv[1]
     if mode == "churn":
         churn(sys.argv[2])
     elif mode == "mixed":
         mixed(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
+    elif mode == "states":
+        states(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
     else:
         race(sys.argv[2])

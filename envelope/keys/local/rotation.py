@@ -64,13 +64,11 @@ class Rotation(LocalCore):
                 anchor = key.next_rotation - key.rotation_period * _DAY
             else:
                 anchor = self._now()
-            records.update_key(
-                key.changed(
-                    rotation_enabled=True,
-                    rotation_period=period,
-                    next_rotation=anchor + period * _DAY,
-                )
+            key = key.changed(
+                rotation_enabled=True, rotation_period=period, next_rotation=anchor + period * _DAY
             )
+            records.update_key(key)
+        self._rotate_if_due(key)  # a rotation already due happens now, not at the next use
 
     def disable_key_rotation(self, *, key_id: str) -> None:
         with self._store.write() as records:

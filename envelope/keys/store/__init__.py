@@ -1,7 +1,7 @@
 """LocalKeyService's storage: the keystore and the typed records it reads and writes."""
 
 from envelope.keys.store.keystore import DB_NAME, Keystore
-from envelope.keys.store.records import AliasRecord, KeyRecord, VersionRecord
+from envelope.keys.store.records import AliasRecord, KeyRecord, PrincipalRecord, VersionRecord
 from envelope.keys.store.rootkey import ROOT_KEY_NAME, SCRYPT_N
 from envelope.keys.store.tables import Records
 
@@ -12,6 +12,7 @@ __all__ = [
     "AliasRecord",
     "KeyRecord",
     "Keystore",
+    "PrincipalRecord",
     "Records",
     "VersionRecord",
 ]

@@ -30,7 +30,7 @@ DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "123456789012"
 _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
 _ACCOUNT = re.compile(r"\d{12}")
-_SCRUB_TRIES = 20
+_SCRUB_TRIES = 10
 
 
 @dataclass(frozen=True)
@@ -163,14 +163,18 @@ class Keystore:
         root key is taken up first, so nothing is ever wrapped under a retired root key.
         """
         with self._lock, self._database.write() as tx:
-            generation = int(Records(tx, None).meta().get("root_generation", b"0"))
+            meta = Records(tx, None).meta()
+            generation = int(meta.get("root_generation", b"0"))
             if generation != self._generation:
-                self._take_up_new_root(Records(tx, None).meta(), generation)
+                self._take_up_new_root(meta, generation)
+            if meta.get("scrub_pending"):  # another process could not finish a scrub
+                self._scrub_pending = self._scrub_flagged = True
             yield Records(tx, self._root)
         if self._scrub_pending:
             self.scrub()
 
     _scrub_pending = False
+    _scrub_flagged = False
 
     def _take_up_new_root(self, meta: dict[str, bytes], generation: int) -> None:
         if meta.get("root_mode") != b"file":
@@ -206,12 +210,13 @@ class Keystore:
                     break
                 time.sleep(0.01 * (attempt + 1))
             else:
-                if not self._scrub_pending:
-                    self._scrub_pending = True
+                self._scrub_pending = True
+                if not self._scrub_flagged:  # tell other processes, and the next open, too
                     with self._database.write() as tx:
                         Records(tx, None).set_meta({"scrub_pending": b"1"})
+                    self._scrub_flagged = True
                 return False
-            self._scrub_pending = False
+            self._scrub_pending = self._scrub_flagged = False
             if self._plain().meta().get("scrub_pending"):
                 with self._database.write() as tx:
                     Records(tx, None).delete_meta("scrub_pending")

@@ -49,3 +49,12 @@ class AliasRecord:
     key_id: str
     created: float
     updated: float
+
+
+@dataclass(frozen=True)
+class PrincipalRecord:
+    """One principal of ``envelope serve``; its secret stays wrapped inside the keystore."""
+
+    name: str
+    access_key_id: str
+    created: float

@@ -104,10 +104,15 @@ class Database:
     def checkpoint(self) -> bool:
         """Copy the WAL into the database file and truncate it; False if readers prevented it."""
         with self._lock:
+            # TRUNCATE waits for readers through the busy handler; wait briefly here, the caller
+            # retries (a reader in another process may hold a snapshot for a long time).
+            self._db.execute("PRAGMA busy_timeout = 50")
             try:
                 busy, _log, _done = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
             except sqlite3.Error:
                 return False
+            finally:
+                self._db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
             return not busy
 
     def close(self) -> None:

@@ -6,11 +6,21 @@ check and the change that depends on it are one atomic step, or on the plain rea
 
 from __future__ import annotations
 
-from envelope.keys.store.records import AliasRecord, KeyRecord, VersionRecord
+from envelope.errors import KeystoreError
+from envelope.keys.store.records import AliasRecord, KeyRecord, PrincipalRecord, VersionRecord
 from envelope.keys.store.rootkey import RootKey
 from envelope.keys.store.sqlite import Executor
 
 SCHEMA_VERSION = 1
+
+# The principals `envelope serve` authenticates (SigV4 access keys); each secret is wrapped under
+# the root key and bound to its access key id. Created on demand in keystores made before it.
+_PRINCIPALS_TABLE = """CREATE TABLE IF NOT EXISTS principals (
+        name TEXT PRIMARY KEY,
+        access_key_id TEXT NOT NULL UNIQUE,
+        created REAL NOT NULL,
+        wrapped_secret BLOB NOT NULL
+    )"""
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL)",
@@ -43,6 +53,7 @@ SCHEMA = (
         created REAL NOT NULL,
         updated REAL NOT NULL
     )""",
+    _PRINCIPALS_TABLE,
 )
 
 _KEY_COLUMNS = (
@@ -176,6 +187,8 @@ class Records:
                 "UPDATE versions SET wrapped = ? WHERE key_id = ? AND version = ?",
                 (new_root.wrap(key_id, version, material), key_id, version),
             )
+        if self.has_principals_table():
+            self._rewrap_principal_secrets(new_root)
         return len(rows)
 
     def rotations(self, key_id: str) -> list[VersionRecord]:
@@ -212,3 +225,72 @@ class Records:
 
     def delete_alias(self, name: str) -> bool:
         return self._x.run("DELETE FROM aliases WHERE name = ?", (name,)) > 0
+
+    # --- principals (``envelope serve``) ---------------------------------------------------------
+    def has_principals_table(self) -> bool:
+        rows = self._x.rows(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'principals'"
+        )
+        return bool(rows)
+
+    def create_principals_table(self) -> None:
+        """Add the principals table to a keystore created before it existed (idempotent)."""
+        self._x.run(_PRINCIPALS_TABLE)
+
+    def principals(self) -> list[PrincipalRecord]:
+        rows = self._x.rows("SELECT name, access_key_id, created FROM principals ORDER BY name")
+        return [PrincipalRecord(*row) for row in rows]
+
+    def principal(self, name: str) -> PrincipalRecord | None:
+        rows = self._x.rows(
+            "SELECT name, access_key_id, created FROM principals WHERE name = ?", (name,)
+        )
+        return PrincipalRecord(*rows[0]) if rows else None
+
+    def principal_by_access_key(self, access_key_id: str) -> tuple[PrincipalRecord, bytes] | None:
+        """The principal holding ``access_key_id`` and its unwrapped secret, or None."""
+        assert self._root is not None
+        rows = self._x.rows(
+            "SELECT name, access_key_id, created, wrapped_secret FROM principals"
+            " WHERE access_key_id = ?",
+            (access_key_id,),
+        )
+        if not rows:
+            return None
+        name, key_id, created, wrapped = rows[0]
+        try:
+            secret = self._root.unwrap(_secret_label(key_id), 0, bytes(wrapped))
+        except KeystoreError:
+            raise KeystoreError(
+                f"the secret of principal {name} is damaged in the keystore"
+            ) from None
+        return PrincipalRecord(name, key_id, created), secret
+
+    def insert_principal(self, record: PrincipalRecord, secret: bytes) -> None:
+        """Store a principal; its secret is wrapped under the root key, bound to its key id."""
+        assert self._root is not None
+        wrapped = self._root.wrap(_secret_label(record.access_key_id), 0, secret)
+        self._x.run(
+            "INSERT INTO principals (name, access_key_id, created, wrapped_secret)"
+            " VALUES (?, ?, ?, ?)",
+            (record.name, record.access_key_id, record.created, wrapped),
+        )
+
+    def _rewrap_principal_secrets(self, new_root: RootKey) -> None:
+        """Part of ``rewrap_all``: principals' secrets move to the new root key too."""
+        assert self._root is not None
+        rows = self._x.rows("SELECT access_key_id, wrapped_secret FROM principals")
+        for key_id, wrapped in rows:
+            secret = self._root.unwrap(_secret_label(key_id), 0, bytes(wrapped))
+            self._x.run(
+                "UPDATE principals SET wrapped_secret = ? WHERE access_key_id = ?",
+                (new_root.wrap(_secret_label(key_id), 0, secret), key_id),
+            )
+
+    def delete_principal(self, name: str) -> bool:
+        return self._x.run("DELETE FROM principals WHERE name = ?", (name,)) > 0
+
+
+def _secret_label(access_key_id: str) -> str:
+    # The wrapping AAD: key ids are UUIDs, so "principal/..." never names a backing key.
+    return f"principal/{access_key_id}"

@@ -1,0 +1,162 @@
+"""The wire shapes: every KeyService operation is served, statuses and outputs match the model."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.loaders import create_loader
+from botocore.model import ServiceModel, Shape
+
+from envelope.errors import KMS_ERRORS, KeyServiceError
+from envelope.keys import base
+from envelope.keys.local import LocalKeyService
+from envelope.server.protocol import STATUS, Protocol, encode_error, encode_result
+
+RAW_MODEL = create_loader().load_service_model("kms", "service-2")
+MODEL = ServiceModel(RAW_MODEL, "kms")
+
+
+@pytest.fixture(scope="module")
+def protocol(tmp_path_factory: pytest.TempPathFactory) -> Protocol:
+    return Protocol(LocalKeyService(tmp_path_factory.mktemp("protocol-home")))
+
+
+def test_every_contract_operation_is_served(protocol: Protocol) -> None:
+    contract = {name for name in vars(base.KeyService) if not name.startswith("_")}
+    served = {op.method for op in protocol.operations.values()}
+    assert served == contract
+    assert len(served) == 22
+
+
+def test_every_kms_error_has_its_status() -> None:
+    """Each KMS error class has a status; client faults 4xx, server faults 5xx (botocore)."""
+    assert set(KMS_ERRORS) <= set(STATUS)
+    shapes = RAW_MODEL["shapes"]
+    checked = 0
+    for code, status in STATUS.items():
+        if shapes.get(code, {}).get("exception"):
+            assert (status >= 500) == bool(shapes[code].get("fault")), code
+            checked += 1
+    assert checked >= 19
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [("NotFoundException", 404), ("DisabledException", 409), ("KMSInvalidStateException", 409),
+     ("AlreadyExistsException", 409), ("KMSInternalException", 500),
+     ("DependencyTimeoutException", 503), ("KeyUnavailableException", 500),
+     ("InvalidCiphertextException", 400), ("ValidationException", 400)],
+)  # fmt: skip
+def test_smithy_statuses(code: str, status: int) -> None:
+    assert encode_error(KeyServiceError("m", code=code))[0] == status
+
+
+def test_unknown_errors_say_nothing() -> None:
+    status, body = encode_error(KeyServiceError("path /secret/thing broke", code="Weird"))
+    assert status == 500
+    assert json.loads(body) == {"__type": "KMSInternalException", "message": "internal error"}
+
+
+def _members(shape: Shape) -> dict[str, Shape]:
+    return dict(getattr(shape, "members", {}))
+
+
+def _conforms(value: Any, shape: Shape, path: str) -> None:
+    kind = shape.type_name
+    if kind == "structure":
+        assert isinstance(value, dict), path
+        members = _members(shape)
+        for name, item in value.items():
+            assert name in members, f"{path}.{name} is not in the model"
+            _conforms(item, members[name], f"{path}.{name}")
+    elif kind == "list":
+        assert isinstance(value, list), path
+        for item in value:
+            _conforms(item, shape.member, path)  # type: ignore[attr-defined]
+    elif kind == "blob":
+        base64.b64decode(value, validate=True)
+    elif kind == "timestamp":
+        assert isinstance(value, (int, float)), path  # epoch seconds
+    elif kind == "boolean":
+        assert isinstance(value, bool), path
+    elif kind in ("integer", "long"):
+        assert isinstance(value, int) and not isinstance(value, bool), path
+    else:
+        assert isinstance(value, str), path
+
+
+def test_results_render_in_the_output_shapes(tmp_path: Path) -> None:
+    """A real result of every operation, rendered, uses only members of its output shape."""
+    with LocalKeyService(tmp_path / "home") as kms:
+        protocol = Protocol(kms)
+        key = kms.create_key(description="d")
+        key_id = key.key_metadata.key_id
+        rsa = kms.create_key(key_spec="RSA_2048").key_metadata.key_id
+        kms.create_alias(alias_name="alias/shape", target_key_id=key_id)
+        kms.enable_key_rotation(key_id=key_id)
+        kms.rotate_key_on_demand(key_id=key_id)
+        blob = kms.encrypt(key_id=key_id, plaintext=b"p").ciphertext_blob
+        other = kms.create_key().key_metadata.key_id
+        results: dict[str, Any] = {
+            "CreateKey": key,
+            "DescribeKey": kms.describe_key(key_id=key_id),
+            "ListKeys": kms.list_keys(limit=1),
+            "ListAliases": kms.list_aliases(),
+            "Encrypt": kms.encrypt(key_id=key_id, plaintext=b"p"),
+            "Decrypt": kms.decrypt(ciphertext_blob=blob),
+            "ReEncrypt": kms.re_encrypt(ciphertext_blob=blob, destination_key_id=key_id),
+            "GenerateDataKey": kms.generate_data_key(key_id=key_id, key_spec="AES_256"),
+            "GenerateDataKeyWithoutPlaintext": kms.generate_data_key_without_plaintext(
+                key_id=key_id, number_of_bytes=16
+            ),
+            "GenerateRandom": kms.generate_random(number_of_bytes=8),
+            "GetKeyRotationStatus": kms.get_key_rotation_status(key_id=key_id),
+            "RotateKeyOnDemand": kms.rotate_key_on_demand(key_id=key_id),
+            "ListKeyRotations": kms.list_key_rotations(key_id=key_id),
+            "GetPublicKey": kms.get_public_key(key_id=rsa),
+            "ScheduleKeyDeletion": kms.schedule_key_deletion(key_id=other,
+                                                            pending_window_in_days=7),
+            "CancelKeyDeletion": kms.cancel_key_deletion(key_id=other),
+        }  # fmt: skip
+        for name, result in results.items():
+            shape = MODEL.operation_model(name).output_shape
+            assert shape is not None, name
+            document = json.loads(encode_result(result))
+            _conforms(document, shape, name)
+            secret = getattr(result, "plaintext", None)
+            if secret is not None:
+                assert base64.b64decode(document["Plaintext"]) == secret
+        assert set(results) | {"EnableKey", "DisableKey", "CreateAlias", "DeleteAlias",
+                               "EnableKeyRotation", "DisableKeyRotation"} == set(
+            protocol.operations)  # fmt: skip
+
+
+def test_dates_are_epoch_seconds() -> None:
+    moment = dt.datetime(2024, 5, 1, 12, 0, 0, 250000, tzinfo=dt.timezone.utc)
+
+    @dataclasses.dataclass(frozen=True)
+    class Dated:
+        creation_date: dt.datetime
+
+    assert json.loads(encode_result(Dated(moment))) == {"CreationDate": 1714564800.25}
+
+
+def test_arguments_follow_the_model(protocol: Protocol) -> None:
+    operation = protocol.operation("TrentService.GenerateDataKey")
+    arguments = protocol.arguments(operation, json.dumps({
+        "KeyId": "alias/x", "NumberOfBytes": 32, "EncryptionContext": {"a": "b"},
+        "GrantTokens": ["token"], "Unknown": 1,
+    }).encode())  # fmt: skip
+    assert arguments == {"key_id": "alias/x", "number_of_bytes": 32,
+                         "encryption_context": {"a": "b"}, "grant_tokens": ["token"]}  # fmt: skip
+    create = protocol.operation("TrentService.CreateKey")
+    assert protocol.arguments(create, b'{"CustomerMasterKeySpec": "RSA_2048"}') == {
+        "key_spec": "RSA_2048"
+    }
+    assert protocol.arguments(create, b'{"Origin": "AWS_KMS", "MultiRegion": false}') == {}
