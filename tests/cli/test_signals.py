@@ -1,13 +1,15 @@
 """SIGTERM and SIGHUP in the middle of encrypt, decrypt and rewrap: the same clean-up as Ctrl-C.
 
 Each case runs the real ``envelope`` command as a child process on a large input, fed through a
-pipe (or a FIFO for rewrap, which works on files) so the child is certainly in the middle of its
-work when the signal arrives: it has written part of its temporary output and waits for more.
+pipe so the child is certainly in the middle of its work when the signal arrives: it has written
+part of its temporary output and waits for more (rewrap, which takes regular files only, is
+frozen midway instead).
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import signal
 import subprocess
@@ -16,14 +18,16 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from envelope.keys.local import LocalKeyService
-from envelope.message import KmsKey, encrypt
+from envelope.message import KmsKey, encrypt, encrypt_stream
 
 FRAME = 65536
 SIZE = 32 * 1024 * 1024  # 32 MiB: half goes in before the signal
+REWRAP_SIZE = 256 * 1024 * 1024  # rewrap copies the body: big enough to be caught midway
 
 
 @pytest.fixture
@@ -58,18 +62,17 @@ def _interrupt(
     signum: int,
     ready: Callable[[], bool],
     *,
-    fifo: Path | None = None,
     env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
     """Run ``envelope ARGS``, feed half of ``data``, wait for ``ready``, send ``signum``."""
     child = subprocess.Popen(
         [sys.executable, "-m", "envelope_cli", *args],
-        stdin=subprocess.PIPE if fifo is None else subprocess.DEVNULL,
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env={**os.environ, **(env or {})},
     )
-    sink = child.stdin if fifo is None else open(fifo, "wb")  # noqa: SIM115 - closed below
+    sink = child.stdin
     assert sink is not None
     out: list[bytes] = []
     reader = threading.Thread(target=lambda: out.append(child.stdout.read()))  # type: ignore[union-attr]
@@ -155,14 +158,63 @@ def test_encrypt_to_a_file(signum: int, arn: str, tmp_path: Path) -> None:
     assert _parts(tmp_path) == [] and not out.exists()
 
 
+class _Zeros(io.RawIOBase):
+    """``size`` zero bytes, read in constant memory."""
+
+    def __init__(self, size: int) -> None:
+        self._left = size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        n = min(len(buffer), self._left)
+        buffer[:n] = bytes(n)
+        self._left -= n
+        return n
+
+
 @pytest.mark.parametrize("signum", SIGNALS, ids=lambda s: signal.Signals(s).name)
 def test_rewrap_in_place(signum: int, arn: str, tmp_path: Path) -> None:
     """A stopped rewrap leaves the original in place and no temporary file (the header is
-    rewritten into a temporary file that only replaces the message on success)."""
+    rewritten into a temporary file that only replaces the message on success).
+
+    rewrap works on regular files only, so the input cannot be held back through a pipe: the
+    child is frozen (SIGSTOP) once its temporary file has data, then given the signal and let go
+    (SIGCONT). If it finished before it could be frozen, the attempt is repeated.
+    """
     folder = tmp_path / "messages"
     folder.mkdir()
-    fifo = folder / "m.env"
-    os.mkfifo(fifo)
-    result = _interrupt(["rewrap", str(fifo)], _message(arn), signum, _started(folder), fifo=fifo)
-    _assert_clean_exit(result, signum)
-    assert [p.name for p in folder.iterdir()] == ["m.env"] and fifo.is_fifo()
+    path = folder / "m.env"
+    with LocalKeyService() as kms, open(path, "wb") as sealed:
+        encrypt_stream(_Zeros(REWRAP_SIZE), sealed, keys=[KmsKey(kms, arn)], frame_length=FRAME)
+    original = path.stat()
+    for _attempt in range(3):
+        child = subprocess.Popen(
+            [sys.executable, "-m", "envelope_cli", "rewrap", str(path)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            _wait_for(
+                lambda child=child: _started(folder)() or child.poll() is not None,  # type: ignore[misc]
+                "the rewrap",
+            )
+            child.send_signal(signal.SIGSTOP)
+            if child.poll() is None and _parts(folder):
+                child.send_signal(signum)
+                child.send_signal(signal.SIGCONT)
+                _, err = child.communicate(timeout=60)
+                break
+            child.send_signal(signal.SIGCONT)
+            child.communicate(timeout=60)  # it finished first: try again
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+    else:
+        pytest.fail("rewrap finished before it could be stopped, three times")
+    _assert_clean_exit(subprocess.CompletedProcess([], child.returncode, b"", err), signum)
+    assert [p.name for p in folder.iterdir()] == ["m.env"]
+    assert path.stat().st_ino == original.st_ino and path.stat().st_size == original.st_size
