@@ -34,6 +34,7 @@ MAX_FRAME_LENGTH = 2**31 - 1
 RESERVED_PREFIX = "aws-crypto-"
 PUBLIC_KEY_FIELD = "aws-crypto-public-key"
 _ZERO_IV = bytes(IV_LENGTH)
+_EDK_FIELDS = ("provider id", "provider info", "encrypted data key")
 _U16 = struct.Struct(">H").pack
 _last_context: tuple[tuple[tuple[str, str], ...], bytes] = ((), b"")
 
@@ -322,18 +323,26 @@ def parse_header(
     parts = [first, start, middle]
     append = parts.append
     edks = []
+    # Each read takes one field and the length prefix after it (after the last field: the first
+    # two bytes of the header tail), so every byte is still read once and in order.
+    prefix = read(2, "provider id")
+    append(prefix)
+    n = (prefix[0] << 8) | prefix[1]
     for _ in range(edk_count):
         fields = []
-        for what in ("provider id", "provider info", "encrypted data key"):
-            prefix = read(2, what)
-            field = read((prefix[0] << 8) | prefix[1], what)
-            append(prefix)
-            append(field)
-            fields.append(bytes(field))
+        for what in _EDK_FIELDS:
+            chunk = read(n + 2, what)
+            append(chunk)
+            fields.append(bytes(chunk[:-2]))
+            n = (chunk[-2] << 8) | chunk[-1]
         edks.append(EncryptedDataKey(_text(fields[0], "provider id"), fields[1], fields[2]))
+    tail_length = 10 if version == 1 else 5 + COMMIT_KEY_LENGTH
+    rest = read(tail_length - 2 + header_auth_length(version), "header tail and authentication")
+    tail = bytes(parts[-1][-2:]) + bytes(rest[: tail_length - 2])
+    append(rest[: tail_length - 2])
+    auth = bytes(rest[tail_length - 2 :])
+    content_type = tail[0]
     if version == 1:
-        tail = read(10, "header tail")
-        content_type = tail[0]
         if any(tail[1:5]):
             raise MessageFormatError("header check failed: reserved field is not zero")
         if tail[5] != IV_LENGTH:
@@ -341,18 +350,14 @@ def parse_header(
         frame_length = int.from_bytes(tail[6:10], "big")
         suite_data = b""
     else:
-        tail = read(5 + COMMIT_KEY_LENGTH, "header tail")
-        content_type = tail[0]
         frame_length = int.from_bytes(tail[1:5], "big")
-        suite_data = bytes(tail[5:])
+        suite_data = tail[5:]
     if content_type not in CONTENT_TYPE_NAMES:
         raise MessageFormatError(f"header check failed: unknown content type {content_type}")
     if content_type == FRAMED and not 0 < frame_length <= MAX_FRAME_LENGTH:
         raise MessageFormatError(f"header check failed: frame length {frame_length} out of range")
     if content_type == UNFRAMED and frame_length != 0:
         raise MessageFormatError("header check failed: unframed message with a frame length")
-    append(tail)
-    auth = bytes(read(header_auth_length(version), "header authentication"))
     header = Header(
         version=version,
         suite=suite,
