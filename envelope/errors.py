@@ -85,6 +85,36 @@ class KMSInvalidStateException(KeyServiceError):
     code = "KMSInvalidStateException"
 
 
+class KMSInvalidSignatureException(KeyServiceError):
+    """``Verify``: the signature does not verify with the key, algorithm and message."""
+
+    code = "KMSInvalidSignatureException"
+
+
+class KMSInvalidMacException(KeyServiceError):
+    """``VerifyMac``: the MAC does not verify with the key, algorithm and message."""
+
+    code = "KMSInvalidMacException"
+
+
+class ExpiredImportTokenException(KeyServiceError):
+    code = "ExpiredImportTokenException"
+
+
+class InvalidImportTokenException(KeyServiceError):
+    code = "InvalidImportTokenException"
+
+
+class IncorrectKeyMaterialException(KeyServiceError):
+    """``ImportKeyMaterial``: not the material imported before, or not valid for the key spec."""
+
+    code = "IncorrectKeyMaterialException"
+
+
+class TagException(KeyServiceError):
+    code = "TagException"
+
+
 class KeyUnavailableException(KeyServiceError):
     code = "KeyUnavailableException"
 
@@ -138,6 +168,12 @@ KMS_ERRORS: dict[str, type[KeyServiceError]] = {
         InvalidMarkerException,
         KMSInternalException,
         KMSInvalidStateException,
+        KMSInvalidSignatureException,
+        KMSInvalidMacException,
+        ExpiredImportTokenException,
+        InvalidImportTokenException,
+        IncorrectKeyMaterialException,
+        TagException,
         KeyUnavailableException,
         LimitExceededException,
         MalformedPolicyDocumentException,

@@ -148,7 +148,8 @@ def _reaches(graph: dict[str, set[str]], start: str) -> set[str]:
 # The layers from the bottom: what each part may depend on inside envelope.
 LOWER_LAYERS = {
     "envelope.errors": set(),
-    "envelope.keys.base": {"envelope.errors"},
+    "envelope.keys.specs": set(),
+    "envelope.keys.base": {"envelope.errors", "envelope.keys.specs"},
 }
 
 

@@ -13,7 +13,7 @@ import typer
 
 from envelope import __version__
 from envelope.errors import EnvelopeError
-from envelope_cli import keys, keystore, messages, principal, s3, s3_urls, serve
+from envelope_cli import keyops, keys, keystore, messages, principal, s3, s3_urls, serve
 from envelope_cli.common import CliError, CliUsageError, state
 
 app = typer.Typer(
@@ -23,6 +23,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+keyops.register(keys.app)
 app.add_typer(keys.app, name="key")
 app.add_typer(keystore.app, name="keystore")
 app.add_typer(principal.app, name="principal")

@@ -40,6 +40,9 @@ def _describe(meta: KeyMetadata) -> str:
         ("Arn", meta.arn),
         ("KeyState", meta.key_state),
         ("KeySpec", meta.key_spec),
+        ("KeyUsage", meta.key_usage),
+        ("Origin", meta.origin if meta.origin != "AWS_KMS" else None),
+        ("ValidTo", meta.valid_to.isoformat() if meta.valid_to else None),
         ("Created", meta.creation_date.isoformat()),
         ("Description", meta.description or None),
         ("DeletionDate", meta.deletion_date.isoformat() if meta.deletion_date else None),
@@ -54,20 +57,64 @@ def _key_id(kms: KeyService, key: str) -> str:
     return key
 
 
+def _parse_tags(pairs: list[str]) -> list[dict[str, str]]:
+    tags: list[dict[str, str]] = []
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise CliError(f"tag {pair!r} is not of the form KEY=VALUE")
+        tags.append({"TagKey": name, "TagValue": value})
+    return tags
+
+
+def _default_usage(key_spec: str) -> str:
+    """The usage a key spec most likely means (KMS itself wants it named for non-AES keys)."""
+    if key_spec.startswith("HMAC_"):
+        return "GENERATE_VERIFY_MAC"
+    if key_spec.startswith("ECC_"):
+        return "SIGN_VERIFY"
+    return "ENCRYPT_DECRYPT"
+
+
 @app.command("create")
 def create(
     description: Annotated[str, typer.Option(help="Free-text description.")] = "",
     key_spec: Annotated[
         str, typer.Option("--key-spec", help=f"One of {', '.join(KEY_SPECS)}.")
     ] = "SYMMETRIC_DEFAULT",
+    key_usage: Annotated[
+        str | None,
+        typer.Option(
+            "--key-usage",
+            help="ENCRYPT_DECRYPT, SIGN_VERIFY or GENERATE_VERIFY_MAC (default: HMAC keys "
+            "GENERATE_VERIFY_MAC, ECC keys SIGN_VERIFY, others ENCRYPT_DECRYPT).",
+        ),
+    ] = None,
+    origin: Annotated[
+        str, typer.Option(help="AWS_KMS, or EXTERNAL for a key that waits for `key import`.")
+    ] = "AWS_KMS",
+    tag: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--tag",
+            help="Tag KEY=VALUE (repeatable). Locally, _custom_id_=UUID fixes the key id.",
+        ),
+    ] = None,
     alias: Annotated[str | None, typer.Option(help="Also create this alias (alias/NAME).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Create a key (its material never leaves the key service)."""
+    tags = _parse_tags(tag or [])
     with key_service() as kms:
         if alias:
             _refuse_taken_alias(kms, alias)
-        result = kms.create_key(description=description, key_spec=key_spec)
+        result = kms.create_key(
+            description=description,
+            key_spec=key_spec,
+            key_usage=key_usage or _default_usage(key_spec),
+            origin=origin,
+            tags=tags or None,
+        )
         if alias:
             key_id = result.key_metadata.key_id
             try:

@@ -45,6 +45,10 @@ def context(context: EncryptionContext | None) -> dict[str, str] | None:
     return None if context is None else dict(context)
 
 
+def tag_list(tags: Sequence[Mapping[str, str]] | None) -> list[dict[str, str]] | None:
+    return None if tags is None else [dict(tag) for tag in tags]
+
+
 def metadata(raw: Mapping[str, Any]) -> KeyMetadata:
     state = str(raw.get("KeyState", DISABLED))
     window = raw.get("PendingDeletionWindowInDays")
@@ -64,6 +68,10 @@ def metadata(raw: Mapping[str, Any]) -> KeyMetadata:
         deletion_date=utc(raw.get("DeletionDate")),
         pending_deletion_window_in_days=int(window) if window is not None else None,
         multi_region=bool(raw.get("MultiRegion", False)),
+        signing_algorithms=tuple(raw.get("SigningAlgorithms") or ()),
+        mac_algorithms=tuple(raw.get("MacAlgorithms") or ()),
+        valid_to=utc(raw.get("ValidTo")),
+        expiration_model=raw.get("ExpirationModel"),
     )
 
 

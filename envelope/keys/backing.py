@@ -3,9 +3,10 @@
 Symmetric keys seal with AES-256-GCM into the blob layouts of ``blob.py``: each request under its
 own key, derived with HKDF-SHA256 from the backing key and a random 256-bit nonce kept in the blob
 (as AWS KMS does), so no backing key ever meets the random-nonce bound of NIST SP 800-38D (2^32
-messages under one key). RSA keys encrypt with RSA-OAEP. Unwrapped backing keys are kept in
-memory per version (they never change once written) and forgotten when their key is destroyed
-or the service is closed.
+messages under one key). RSA keys encrypt with RSA-OAEP; RSA and ECC keys sign and HMAC keys
+make MACs with the algorithms of ``asymmetric``. Unwrapped backing keys are kept in memory per
+version (they never change once written: imported material can only come back the same) and
+forgotten when their key is destroyed, their imported material deleted, or the service closed.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import os
 import threading
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -25,20 +26,22 @@ from envelope.errors import (
     KeystoreError,
     ValidationException,
 )
+from envelope.keys import asymmetric
 from envelope.keys import blob as _blob
 from envelope.keys.base import RSAES_OAEP_SHA_1, RSAES_OAEP_SHA_256, SYMMETRIC_DEFAULT
+from envelope.keys.specs import HMAC_KEY_BYTES
 from envelope.keys.store import KeyRecord, Keystore
-from envelope.keys.validate import RSA_ALGORITHMS, RSA_SIZES, invalid, rsa_plaintext_limit
+from envelope.keys.validate import RSA_ALGORITHMS, invalid, rsa_plaintext_limit
 
 
 def new_material(key_spec: str) -> bytes:
-    """Fresh backing-key material: 32 random bytes, or an RSA private key as PKCS#8 DER."""
-    if key_spec not in RSA_SIZES:
+    """Fresh backing-key material: 32 random bytes (symmetric), the key spec's length (HMAC), or
+    an RSA or ECC private key as PKCS #8 DER."""
+    if key_spec in HMAC_KEY_BYTES:
+        return os.urandom(HMAC_KEY_BYTES[key_spec])
+    if not asymmetric.is_asymmetric(key_spec):
         return os.urandom(32)
-    private = rsa.generate_private_key(public_exponent=65537, key_size=RSA_SIZES[key_spec])
-    return private.private_bytes(
-        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
+    return asymmetric.private_der(asymmetric.generate(key_spec))
 
 
 _ZERO_IV = bytes(12)  # layout 2: every derived key seals exactly one message
@@ -64,7 +67,7 @@ class BackingKeys:
         self._layout = layout
         self._lock = threading.Lock()
         self._aes: dict[tuple[str, int], bytes] = {}
-        self._rsa: dict[str, rsa.RSAPrivateKey] = {}
+        self._private: dict[str, asymmetric.PrivateKey] = {}
 
     def __repr__(self) -> str:
         return f"BackingKeys({self._store!r})"
@@ -74,11 +77,11 @@ class BackingKeys:
         with self._lock:
             if key_ids is None:
                 self._aes.clear()
-                self._rsa.clear()
+                self._private.clear()
                 return
             self._aes = {k: v for k, v in self._aes.items() if k[0] not in key_ids}
             for key_id in key_ids:
-                self._rsa.pop(key_id, None)
+                self._private.pop(key_id, None)
 
     def _material(self, key_id: str, version: int) -> bytes | None:
         try:
@@ -100,18 +103,25 @@ class BackingKeys:
             self._aes[(key_id, version)] = material
         return material
 
-    def _rsa_key(self, key_id: str) -> rsa.RSAPrivateKey:
-        cached = self._rsa.get(key_id)
+    def _private_key(self, key_id: str) -> asymmetric.PrivateKey:
+        cached = self._private.get(key_id)
         if cached is not None:
             return cached
         material = self._material(key_id, 1)
         if material is None:
             raise KeystoreError(f"the private key of {key_id} is missing from the keystore")
-        private = serialization.load_der_private_key(material, password=None)
+        try:
+            private = asymmetric.load_private(material)
+        except (ValueError, TypeError):
+            raise KeystoreError(f"the private key of {key_id} is damaged in the keystore") from None
+        with self._lock:
+            self._private[key_id] = private
+        return private
+
+    def _rsa_key(self, key_id: str) -> rsa.RSAPrivateKey:
+        private = self._private_key(key_id)
         if not isinstance(private, rsa.RSAPrivateKey):
             raise KeystoreError(f"the private key of {key_id} is damaged in the keystore")
-        with self._lock:
-            self._rsa[key_id] = private
         return private
 
     # --- symmetric --------------------------------------------------------------------------------
@@ -173,13 +183,31 @@ class BackingKeys:
             raise InvalidCiphertextException("the ciphertext is invalid for this key") from None
 
     def public_key_der(self, key: KeyRecord) -> bytes:
-        return (
-            self._rsa_key(key.key_id)
-            .public_key()
-            .public_bytes(
-                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-            )
-        )
+        return asymmetric.public_der(self._private_key(key.key_id).public_key())
+
+    # --- signatures and MACs ----------------------------------------------------------------------
+    def sign(self, key: KeyRecord, algorithm: str, message: bytes, message_type: str) -> bytes:
+        """Sign with the private key of an RSA or ECC SIGN_VERIFY key."""
+        return asymmetric.sign(self._private_key(key.key_id), algorithm, message, message_type)
+
+    def verify(
+        self, key: KeyRecord, algorithm: str, message: bytes, signature: bytes, message_type: str
+    ) -> bool:
+        public = self._private_key(key.key_id).public_key()
+        return asymmetric.verify(public, algorithm, message, signature, message_type)
+
+    def _secret(self, key: KeyRecord) -> bytes:
+        material = self._aes_key(key.key_id, 1)
+        if material is None:
+            raise KeystoreError(f"the key material of {key.key_id} is missing from the keystore")
+        return material
+
+    def mac(self, key: KeyRecord, algorithm: str, message: bytes) -> bytes:
+        """HMAC under the material of an HMAC key."""
+        return asymmetric.mac(self._secret(key), algorithm, message)
+
+    def mac_matches(self, key: KeyRecord, algorithm: str, message: bytes, tag: bytes) -> bool:
+        return asymmetric.mac_matches(self._secret(key), algorithm, message, tag)
 
 
 def check_symmetric_algorithm(arn: str, algorithm: str) -> None:

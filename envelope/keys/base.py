@@ -14,21 +14,22 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+# The constants of the AWS KMS API reference live in ``keys.specs``; these are re-exported.
+from envelope.keys.specs import AWS_KMS as AWS_KMS
+from envelope.keys.specs import ENCRYPT_DECRYPT as ENCRYPT_DECRYPT
+from envelope.keys.specs import KEY_SPECS as KEY_SPECS
+from envelope.keys.specs import RAW as RAW
+from envelope.keys.specs import RSAES_OAEP_SHA_1 as RSAES_OAEP_SHA_1
+from envelope.keys.specs import RSAES_OAEP_SHA_256 as RSAES_OAEP_SHA_256
+from envelope.keys.specs import SYMMETRIC_DEFAULT as SYMMETRIC_DEFAULT
+
 EncryptionContext = Mapping[str, str]
-
-# --- Constants from the AWS KMS API reference ---------------------------------------------------
-SYMMETRIC_DEFAULT = "SYMMETRIC_DEFAULT"
-RSAES_OAEP_SHA_1 = "RSAES_OAEP_SHA_1"
-RSAES_OAEP_SHA_256 = "RSAES_OAEP_SHA_256"
-ENCRYPT_DECRYPT = "ENCRYPT_DECRYPT"
-
-KEY_SPECS = ("SYMMETRIC_DEFAULT", "RSA_2048", "RSA_3072", "RSA_4096")
-"""The key specs this project supports (ENCRYPT_DECRYPT usage)."""
 
 # KeyState values.
 ENABLED = "Enabled"
 DISABLED = "Disabled"
 PENDING_DELETION = "PendingDeletion"
+PENDING_IMPORT = "PendingImport"
 
 
 # --- Result types ---------------------------------------------------------------------------------
@@ -54,6 +55,12 @@ class KeyMetadata:
     deletion_date: _dt.datetime | None = None
     pending_deletion_window_in_days: int | None = None
     multi_region: bool = False
+    signing_algorithms: tuple[str, ...] = ()
+    mac_algorithms: tuple[str, ...] = ()
+    valid_to: _dt.datetime | None = None
+    """When imported key material expires (EXTERNAL keys whose material expires)."""
+    expiration_model: str | None = None
+    """EXTERNAL keys with material: ``KEY_MATERIAL_EXPIRES`` or ``KEY_MATERIAL_DOES_NOT_EXPIRE``."""
 
     @property
     def customer_master_key_spec(self) -> str:
@@ -191,10 +198,76 @@ class GetPublicKeyResult:
     key_spec: str
     key_usage: str = ENCRYPT_DECRYPT
     encryption_algorithms: tuple[str, ...] = ()
+    signing_algorithms: tuple[str, ...] = ()
 
     @property
     def customer_master_key_spec(self) -> str:
         return self.key_spec
+
+
+@dataclass(frozen=True)
+class SignResult:
+    key_id: str
+    signature: bytes
+    """RSASSA signature, or a DER-encoded ECDSA signature (RFC 3279)."""
+    signing_algorithm: str
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    key_id: str
+    signature_valid: bool
+    """Always True: an invalid signature raises ``KMSInvalidSignatureException``."""
+    signing_algorithm: str
+
+
+@dataclass(frozen=True)
+class GenerateMacResult:
+    mac: bytes
+    mac_algorithm: str
+    key_id: str
+
+
+@dataclass(frozen=True)
+class VerifyMacResult:
+    key_id: str
+    mac_valid: bool
+    """Always True: an invalid MAC raises ``KMSInvalidMacException``."""
+    mac_algorithm: str
+
+
+@dataclass(frozen=True)
+class GenerateDataKeyPairResult:
+    private_key_ciphertext_blob: bytes
+    private_key_plaintext: bytes = field(repr=False)
+    """DER-encoded PKCS #8 PrivateKeyInfo."""
+    public_key: bytes
+    """DER-encoded X.509 SubjectPublicKeyInfo."""
+    key_id: str
+    key_pair_spec: str
+
+
+@dataclass(frozen=True)
+class GenerateDataKeyPairWithoutPlaintextResult:
+    private_key_ciphertext_blob: bytes
+    public_key: bytes
+    key_id: str
+    key_pair_spec: str
+
+
+@dataclass(frozen=True)
+class GetParametersForImportResult:
+    key_id: str
+    import_token: bytes
+    public_key: bytes
+    """The RSA wrapping key, DER-encoded X.509 SubjectPublicKeyInfo."""
+    parameters_valid_to: _dt.datetime
+
+
+@dataclass(frozen=True)
+class ImportKeyMaterialResult:
+    key_id: str
+    key_material_id: str | None = None
 
 
 # --- The contract -------------------------------------------------------------------------------
@@ -219,6 +292,8 @@ class KeyService(Protocol):
         key_usage: str = ENCRYPT_DECRYPT,
         key_spec: str = SYMMETRIC_DEFAULT,
         policy: str | None = None,
+        origin: str = AWS_KMS,
+        tags: Sequence[Mapping[str, str]] | None = None,
     ) -> KeyMetadataResult: ...
 
     def describe_key(
@@ -328,3 +403,86 @@ class KeyService(Protocol):
     def get_public_key(
         self, *, key_id: str, grant_tokens: Sequence[str] | None = None
     ) -> GetPublicKeyResult: ...
+
+    # Signing and MACs
+    def sign(
+        self,
+        *,
+        key_id: str,
+        message: bytes,
+        signing_algorithm: str,
+        message_type: str = RAW,
+        grant_tokens: Sequence[str] | None = None,
+        dry_run: bool = False,
+    ) -> SignResult: ...
+
+    def verify(
+        self,
+        *,
+        key_id: str,
+        message: bytes,
+        signature: bytes,
+        signing_algorithm: str,
+        message_type: str = RAW,
+        grant_tokens: Sequence[str] | None = None,
+        dry_run: bool = False,
+    ) -> VerifyResult: ...
+
+    def generate_mac(
+        self,
+        *,
+        key_id: str,
+        message: bytes,
+        mac_algorithm: str,
+        grant_tokens: Sequence[str] | None = None,
+        dry_run: bool = False,
+    ) -> GenerateMacResult: ...
+
+    def verify_mac(
+        self,
+        *,
+        key_id: str,
+        message: bytes,
+        mac: bytes,
+        mac_algorithm: str,
+        grant_tokens: Sequence[str] | None = None,
+        dry_run: bool = False,
+    ) -> VerifyMacResult: ...
+
+    # Data key pairs
+    def generate_data_key_pair(
+        self,
+        *,
+        key_id: str,
+        key_pair_spec: str,
+        encryption_context: EncryptionContext | None = None,
+        grant_tokens: Sequence[str] | None = None,
+        dry_run: bool = False,
+    ) -> GenerateDataKeyPairResult: ...
+
+    def generate_data_key_pair_without_plaintext(
+        self,
+        *,
+        key_id: str,
+        key_pair_spec: str,
+        encryption_context: EncryptionContext | None = None,
+        grant_tokens: Sequence[str] | None = None,
+        dry_run: bool = False,
+    ) -> GenerateDataKeyPairWithoutPlaintextResult: ...
+
+    # Imported key material
+    def get_parameters_for_import(
+        self, *, key_id: str, wrapping_algorithm: str, wrapping_key_spec: str
+    ) -> GetParametersForImportResult: ...
+
+    def import_key_material(
+        self,
+        *,
+        key_id: str,
+        import_token: bytes,
+        encrypted_key_material: bytes,
+        valid_to: _dt.datetime | None = None,
+        expiration_model: str | None = None,
+    ) -> ImportKeyMaterialResult: ...
+
+    def delete_imported_key_material(self, *, key_id: str) -> None: ...

@@ -18,7 +18,7 @@ _SPECIAL = {
 _EXTRA_PROPERTIES = ("customer_master_key_spec",)
 
 # Fields that hold secrets: never rendered, whatever the caller asks.
-_SECRET_FIELDS = frozenset({"plaintext"})
+_SECRET_FIELDS = frozenset({"plaintext", "private_key_plaintext"})
 
 
 def kms_name(field: str) -> str:

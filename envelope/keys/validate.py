@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from cryptography.hazmat.primitives import hashes
 
-from envelope.errors import InvalidAliasNameException, ValidationException
+from envelope.errors import InvalidAliasNameException, TagException, ValidationException
 from envelope.keys.base import RSAES_OAEP_SHA_1, RSAES_OAEP_SHA_256, SYMMETRIC_DEFAULT
 from envelope.keys.blob import encode_context
 
@@ -24,6 +24,11 @@ MAX_POLICY = 32768
 MAX_KEY_ID = 2048
 MAX_GRANT_TOKENS = 10
 MAX_GRANT_TOKEN = 8192
+MAX_MESSAGE = 4096  # Sign, Verify, GenerateMac, VerifyMac: Message
+MAX_SIGNATURE = 6144  # Verify: Signature; VerifyMac: Mac
+MAX_TAG_KEY = 128
+MAX_TAG_VALUE = 256
+MAX_TAGS = 50
 ENCRYPTION_ALGORITHMS = (SYMMETRIC_DEFAULT, RSAES_OAEP_SHA_1, RSAES_OAEP_SHA_256)
 DELETION_WINDOW = (7, 30)
 DEFAULT_DELETION_WINDOW = 30
@@ -176,3 +181,32 @@ def rsa_plaintext_limit(key_spec: str, algorithm: str) -> int:
     """RSA-OAEP's largest plaintext for this key size and hash (RFC 8017, 7.1.1)."""
     digest = RSA_ALGORITHMS[algorithm]().digest_size
     return RSA_SIZES[key_spec] // 8 - 2 * digest - 2
+
+
+def check_tags(tags: Sequence[Mapping[str, str]] | None) -> list[tuple[str, str]]:
+    """CreateKey's ``Tags``: ``[{"TagKey": ..., "TagValue": ...}]`` as (key, value) pairs.
+
+    Raises:
+        ValidationException: wrong types or lengths (TagKey 1-128, TagValue 0-256 characters).
+        TagException: a key given twice, a reserved ``aws:`` key, or more than 50 tags.
+    """
+    if tags is None:
+        return []
+    if isinstance(tags, (str, bytes, Mapping)) or not isinstance(tags, Sequence):
+        raise _wrong_type("tags", "a list of {TagKey, TagValue} maps", tags)
+    pairs: list[tuple[str, str]] = []
+    for tag in tags:
+        if not isinstance(tag, Mapping) or set(tag) - {"TagKey", "TagValue"}:
+            raise _wrong_type("tags.member", "a map with TagKey and TagValue", tag)
+        if "TagKey" not in tag or "TagValue" not in tag:
+            raise invalid("tags.member", "Member must have TagKey and TagValue")
+        name = check_string("tags.member.tagKey", tag["TagKey"], 1, MAX_TAG_KEY)
+        value = check_string("tags.member.tagValue", tag["TagValue"], 0, MAX_TAG_VALUE)
+        if name.startswith("aws:"):
+            raise TagException(f"Tag keys beginning with 'aws:' are reserved: {name!r}")
+        if any(name == seen for seen, _ in pairs):
+            raise TagException(f"Tag key {name!r} is given twice")
+        pairs.append((name, value))
+    if len(pairs) > MAX_TAGS:
+        raise TagException(f"{len(pairs)} tags; a key takes at most {MAX_TAGS}")
+    return pairs

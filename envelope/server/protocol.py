@@ -44,14 +44,19 @@ STATUS: dict[str, int] = {
     "DependencyTimeoutException": 503,
     "DisabledException": 409,
     "DryRunOperationException": 412,
+    "ExpiredImportTokenException": 400,
+    "IncorrectKeyMaterialException": 400,
     "IncorrectKeyException": 400,
     "InvalidAliasNameException": 400,
     "InvalidArnException": 400,
     "InvalidCiphertextException": 400,
     "InvalidGrantTokenException": 400,
+    "InvalidImportTokenException": 400,
     "InvalidKeyUsageException": 400,
     "InvalidMarkerException": 400,
     "KMSInternalException": 500,
+    "KMSInvalidMacException": 400,
+    "KMSInvalidSignatureException": 400,
     "KMSInvalidStateException": 409,
     "KeyUnavailableException": 500,
     "LimitExceededException": 400,
@@ -139,8 +144,18 @@ def _convert(shape: Shape, value: object, path: str) -> object:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return value
     elif kind == "timestamp":
-        if isinstance(value, (int, float, str)) and not isinstance(value, bool):
-            return value
+        # AWS JSON protocols send epoch seconds (botocore); ISO 8601 is accepted too.
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            try:
+                return dt.datetime.fromtimestamp(value, dt.timezone.utc)
+            except (OverflowError, OSError, ValueError):
+                raise serialization_error(f"{path} is not a valid timestamp") from None
+        if isinstance(value, str):
+            try:
+                moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                raise serialization_error(f"{path} is not a valid timestamp") from None
+            return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
     elif kind == "list":
         if isinstance(value, list):
             member = shape.member  # type: ignore[attr-defined]
@@ -277,9 +292,11 @@ def encode_result(result: object) -> bytes:
         return b""
     shaped = to_kms_shape(result)
     # to_kms_shape leaves plaintext out on purpose; on the wire it is the response itself.
-    plaintext = getattr(result, "plaintext", None)
-    if isinstance(plaintext, bytes):
-        shaped["Plaintext"] = plaintext
+    for field, member in (("plaintext", "Plaintext"), ("private_key_plaintext",
+                                                        "PrivateKeyPlaintext")):
+        plaintext = getattr(result, field, None)
+        if isinstance(plaintext, bytes):
+            shaped[member] = plaintext
     return json.dumps(shaped, default=_json_default, separators=(",", ":")).encode()
 
 

@@ -36,8 +36,11 @@ def _loaded(*args: str) -> set[str]:
 
 
 @pytest.mark.parametrize(
-    "args", [["--version"], ["key", "list"], ["key", "create", "--json"]], ids=" ".join
-)
+    "args",
+    [["--version"], ["key", "list"], ["key", "create", "--json"],
+     ["key", "create", "--key-spec", "HMAC_256", "--json"]],
+    ids=" ".join,
+)  # fmt: skip
 def test_key_commands_load_neither_boto3_nor_messages(args: list[str]) -> None:
     assert _loaded(*args) == set()
 

@@ -111,6 +111,70 @@ DEVIATIONS: dict[str, dict[str, str]] = {
         "test_symmetric_key_has_no_public_key": (
             "GetPublicKey of a symmetric key is UnsupportedOperationException"
         ),
+        # signing
+        "test_pss_signatures_verify_outside": (
+            "RSASSA-PSS salts are as long as the digest (moto uses the maximum salt length)"
+        ),
+        "test_digest_is_signed_as_given": (
+            "MessageType DIGEST is signed as given (moto hashes the digest again)"
+        ),
+        "test_verify_refuses_a_bad_signature_with_the_kms_error": (
+            "Verify of a bad signature is KMSInvalidSignatureException (moto: SignatureValid=false)"
+        ),
+        "test_digest_length_is_checked": "a DIGEST of the wrong length is ValidationException",
+        "test_message_limits": "Sign refuses a message over 4096 bytes (moto signs it)",
+        "test_signing_algorithm_must_fit_the_key": (
+            "a signing algorithm of another key spec is InvalidKeyUsageException "
+            "(moto: ValidationException)"
+        ),
+        "test_key_usage_is_enforced": (
+            "Sign with an ENCRYPT_DECRYPT key and Encrypt with a SIGN_VERIFY key are "
+            "InvalidKeyUsageException"
+        ),
+        "test_key_usage_must_fit_the_spec": "CreateKey refuses a KeyUsage its KeySpec lacks",
+        "test_signing_keys_do_not_rotate": (
+            "rotation of an asymmetric key is UnsupportedOperationException"
+        ),
+        # HMAC
+        "test_hmac_key_metadata": (
+            "DescribeKey of an HMAC key gives MacAlgorithms and no EncryptionAlgorithms"
+        ),
+        "test_hmac_keys_do_not_rotate_and_have_no_public_key": (
+            "HMAC keys refuse RotateKeyOnDemand and GetPublicKey (UnsupportedOperationException)"
+        ),
+        "test_mac_algorithm_must_fit_the_key": (
+            "a MAC algorithm of another HMAC spec is InvalidKeyUsageException (moto MACs anyway)"
+        ),
+        "test_mac_message_limits": "GenerateMac refuses a message over 4096 bytes",
+        "test_mac_needs_an_hmac_key": (
+            "an HMAC key refuses Encrypt and GenerateDataKey with InvalidKeyUsageException"
+        ),
+        # data key pairs
+        "test_data_key_pair": "GenerateDataKeyPair (moto answers HTTP 500)",
+        "test_data_key_pair_without_plaintext": (
+            "GenerateDataKeyPairWithoutPlaintext (moto answers HTTP 500)"
+        ),
+        "test_data_key_pairs_need_a_symmetric_encryption_key": (
+            "GenerateDataKeyPair (moto answers HTTP 500)"
+        ),
+        # imported key material
+        "test_external_key_waits_for_material": (
+            "a key with Origin EXTERNAL waits in PendingImport (moto generates material)"
+        ),
+        **{
+            name: "GetParametersForImport and ImportKeyMaterial (moto answers HTTP 500)"
+            for name in (
+                "test_import_symmetric_material",
+                "test_import_wrapped_by_openssl",
+                "test_imported_hmac_key_matches_cryptography",
+                "test_imported_signing_key_is_the_given_key",
+                "test_material_must_fit_the_key_spec",
+                "test_delete_and_reimport_only_the_same_material",
+                "test_import_token_and_wrapping_are_checked",
+                "test_expiration_rules",
+                "test_only_external_keys_take_material",
+            )
+        },
     },
 }
 

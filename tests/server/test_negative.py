@@ -125,7 +125,7 @@ def test_malformed_json(raw: Raw, body: bytes, code: str) -> None:
         (None, "UnknownOperationException"),
         ("TrentService.NoSuchThing", "UnknownOperationException"),
         ("DynamoDB_20120810.ListTables", "UnknownOperationException"),
-        ("TrentService.Sign", "UnsupportedOperationException"),
+        ("TrentService.CreateGrant", "UnsupportedOperationException"),
     ],
 )
 def test_unknown_targets(raw: Raw, target: str | None, code: str) -> None:
@@ -167,11 +167,10 @@ def test_bad_base64_blob(raw: Raw) -> None:
 
 
 def test_unsupported_parameter_is_refused_not_ignored(raw: Raw) -> None:
-    status, answer = raw.call("TrentService.CreateKey", {"Tags": [{"TagKey": "a",
-                                                                   "TagValue": "b"}]})
+    status, answer = raw.call("TrentService.CreateKey", {"MultiRegion": True})
     assert status == 400
     aws_error(answer, "UnsupportedOperationException")
-    assert "Tags" in answer["message"]
+    assert "MultiRegion" in answer["message"]
     status, answer = raw.call("TrentService.ListKeys", {})
     assert answer["Keys"] == []  # no key was created
 

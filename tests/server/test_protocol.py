@@ -16,6 +16,7 @@ from botocore.model import ServiceModel, Shape
 from envelope.errors import KMS_ERRORS, KeyServiceError
 from envelope.keys import base
 from envelope.keys.local import LocalKeyService
+from envelope.keys.material import wrap_key_material
 from envelope.server.protocol import STATUS, Protocol, encode_error, encode_result
 
 RAW_MODEL = create_loader().load_service_model("kms", "service-2")
@@ -31,7 +32,7 @@ def test_every_contract_operation_is_served(protocol: Protocol) -> None:
     contract = {name for name in vars(base.KeyService) if not name.startswith("_")}
     served = {op.method for op in protocol.operations.values()}
     assert served == contract
-    assert len(served) == 22
+    assert len(served) == 31
 
 
 def test_every_kms_error_has_its_status() -> None:
@@ -103,6 +104,23 @@ def test_results_render_in_the_output_shapes(tmp_path: Path) -> None:
         kms.rotate_key_on_demand(key_id=key_id)
         blob = kms.encrypt(key_id=key_id, plaintext=b"p").ciphertext_blob
         other = kms.create_key().key_metadata.key_id
+        signing = kms.create_key(key_spec="ECC_NIST_P256", key_usage="SIGN_VERIFY")
+        signer = signing.key_metadata.key_id
+        hmac_key = kms.create_key(key_spec="HMAC_256", key_usage="GENERATE_VERIFY_MAC")
+        signature = kms.sign(key_id=signer, message=b"m", signing_algorithm="ECDSA_SHA_256")
+        mac = kms.generate_mac(key_id=hmac_key.key_metadata.key_id, message=b"m",
+                               mac_algorithm="HMAC_SHA_256")
+        external = kms.create_key(origin="EXTERNAL").key_metadata.key_id
+        params = kms.get_parameters_for_import(
+            key_id=external, wrapping_algorithm="RSAES_OAEP_SHA_256", wrapping_key_spec="RSA_2048"
+        )
+        imported = kms.import_key_material(
+            key_id=external, import_token=params.import_token,
+            encrypted_key_material=wrap_key_material(params.public_key, "RSAES_OAEP_SHA_256",
+                                                     bytes(32)),
+            valid_to=dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1),
+            expiration_model="KEY_MATERIAL_EXPIRES",
+        )
         results: dict[str, Any] = {
             "CreateKey": key,
             "DescribeKey": kms.describe_key(key_id=key_id),
@@ -123,7 +141,27 @@ def test_results_render_in_the_output_shapes(tmp_path: Path) -> None:
             "ScheduleKeyDeletion": kms.schedule_key_deletion(key_id=other,
                                                             pending_window_in_days=7),
             "CancelKeyDeletion": kms.cancel_key_deletion(key_id=other),
+            "Sign": signature,
+            "Verify": kms.verify(key_id=signer, message=b"m", signature=signature.signature,
+                                 signing_algorithm="ECDSA_SHA_256"),
+            "GenerateMac": mac,
+            "VerifyMac": kms.verify_mac(key_id=mac.key_id, message=b"m", mac=mac.mac,
+                                        mac_algorithm="HMAC_SHA_256"),
+            "GenerateDataKeyPair": kms.generate_data_key_pair(key_id=key_id,
+                                                              key_pair_spec="ECC_NIST_P256"),
+            "GenerateDataKeyPairWithoutPlaintext": kms.generate_data_key_pair_without_plaintext(
+                key_id=key_id, key_pair_spec="ECC_NIST_P384"),
+            "GetParametersForImport": params,
+            "ImportKeyMaterial": imported,
         }  # fmt: skip
+        described = {  # the metadata of the new key types fits the model too
+            "signing": signing, "hmac": hmac_key, "external": kms.describe_key(key_id=external),
+            "public": kms.get_public_key(key_id=signer),
+        }
+        for name, result in described.items():
+            output = "GetPublicKey" if name == "public" else "DescribeKey"
+            _conforms(json.loads(encode_result(result)), MODEL.operation_model(output).output_shape,
+                      name)  # type: ignore[arg-type]
         for name, result in results.items():
             shape = MODEL.operation_model(name).output_shape
             assert shape is not None, name
@@ -132,8 +170,12 @@ def test_results_render_in_the_output_shapes(tmp_path: Path) -> None:
             secret = getattr(result, "plaintext", None)
             if secret is not None:
                 assert base64.b64decode(document["Plaintext"]) == secret
+            private = getattr(result, "private_key_plaintext", None)
+            if private is not None:
+                assert base64.b64decode(document["PrivateKeyPlaintext"]) == private
         assert set(results) | {"EnableKey", "DisableKey", "CreateAlias", "DeleteAlias",
-                               "EnableKeyRotation", "DisableKeyRotation"} == set(
+                               "EnableKeyRotation", "DisableKeyRotation",
+                               "DeleteImportedKeyMaterial"} == set(
             protocol.operations)  # fmt: skip
 
 
@@ -159,4 +201,21 @@ def test_arguments_follow_the_model(protocol: Protocol) -> None:
     assert protocol.arguments(create, b'{"CustomerMasterKeySpec": "RSA_2048"}') == {
         "key_spec": "RSA_2048"
     }
-    assert protocol.arguments(create, b'{"Origin": "AWS_KMS", "MultiRegion": false}') == {}
+    assert protocol.arguments(create, b'{"Origin": "AWS_KMS", "MultiRegion": false}') == {
+        "origin": "AWS_KMS"
+    }
+    tags = b'{"Origin": "EXTERNAL", "Tags": [{"TagKey": "_custom_id_", "TagValue": "x"}]}'
+    assert protocol.arguments(create, tags) == {
+        "origin": "EXTERNAL", "tags": [{"TagKey": "_custom_id_", "TagValue": "x"}]
+    }
+    imports = protocol.operation("TrentService.ImportKeyMaterial")
+    when = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
+    for sent in (when.timestamp(), "2030-01-01T00:00:00Z"):  # botocore sends epoch seconds
+        body = json.dumps({"KeyId": "k", "ImportToken": "dA==", "EncryptedKeyMaterial": "bQ==",
+                           "ValidTo": sent}).encode()  # fmt: skip
+        assert protocol.arguments(imports, body)["valid_to"] == when
+    for bad in ("tomorrow", 1e300):
+        body = json.dumps({"KeyId": "k", "ImportToken": "dA==", "EncryptedKeyMaterial": "bQ==",
+                           "ValidTo": bad}).encode()  # fmt: skip
+        with pytest.raises(KeyServiceError, match="timestamp"):
+            protocol.arguments(imports, body)

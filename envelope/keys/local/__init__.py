@@ -9,13 +9,25 @@ only, one module per family of operations; storage is ``keys.store``, input chec
 from __future__ import annotations
 
 from envelope.keys.local.crypto import CryptoOperations
+from envelope.keys.local.imports import ImportOperations
+from envelope.keys.local.mac import MacOperations
 from envelope.keys.local.management import KeyManagement
+from envelope.keys.local.pairs import DataKeyPairs
 from envelope.keys.local.rotation import Rotation
+from envelope.keys.local.signing import SigningOperations
 
 __all__ = ["LocalKeyService"]
 
 
-class LocalKeyService(KeyManagement, CryptoOperations, Rotation):
+class LocalKeyService(
+    KeyManagement,
+    DataKeyPairs,  # before CryptoOperations, which it builds on
+    CryptoOperations,
+    Rotation,
+    SigningOperations,
+    MacOperations,
+    ImportOperations,
+):
     """A local key service with AWS KMS semantics; master keys never leave it.
 
     Args:

@@ -15,6 +15,7 @@ from typing import TypeVar
 from envelope.errors import (
     DisabledException,
     DryRunOperationException,
+    InvalidKeyUsageException,
     KMSInvalidStateException,
     NotFoundException,
 )
@@ -26,12 +27,21 @@ from envelope.keys.base import (
     DISABLED,
     ENABLED,
     PENDING_DELETION,
+    PENDING_IMPORT,
     RSAES_OAEP_SHA_1,
     RSAES_OAEP_SHA_256,
     SYMMETRIC_DEFAULT,
     KeyMetadata,
 )
 from envelope.keys.blob import LAYOUT_VERSION
+from envelope.keys.specs import (
+    ENCRYPT_DECRYPT,
+    EXTERNAL,
+    GENERATE_VERIFY_MAC,
+    MAC_ALGORITHMS,
+    SIGN_VERIFY,
+    SIGNING_ALGORITHMS,
+)
 from envelope.keys.store import SCRYPT_N, KeyRecord, Keystore, Records
 from envelope.keys.store.home import default_home
 from envelope.keys.validate import (
@@ -53,6 +63,16 @@ def _utcnow() -> dt.datetime:
 
 def _symmetric(key: KeyRecord) -> bool:
     return key.key_spec == SYMMETRIC_DEFAULT
+
+
+def _encryption_algorithms(key: KeyRecord) -> tuple[str, ...]:
+    if key.key_usage != ENCRYPT_DECRYPT:
+        return ()
+    return (SYMMETRIC_DEFAULT,) if _symmetric(key) else (RSAES_OAEP_SHA_1, RSAES_OAEP_SHA_256)
+
+
+def _signing_algorithms(key: KeyRecord) -> tuple[str, ...]:
+    return SIGNING_ALGORITHMS[key.key_spec] if key.key_usage == SIGN_VERIFY else ()
 
 
 class LocalCore:
@@ -180,27 +200,58 @@ class LocalCore:
         if key.state == DISABLED:
             raise DisabledException(f"{self._arn(key.key_id)} is disabled.")
         self._not_pending(key)
+        self._not_pending_import(key)
 
     def _not_pending(self, key: KeyRecord) -> None:
         if key.state == PENDING_DELETION:
             raise KMSInvalidStateException(f"{self._arn(key.key_id)} is pending deletion.")
 
+    def _not_pending_import(self, key: KeyRecord) -> None:
+        if key.state == PENDING_IMPORT:
+            raise KMSInvalidStateException(
+                f"{self._arn(key.key_id)} is pending import: it has no key material"
+            )
+
+    def _require_usage(self, key: KeyRecord, usage: str, operation: str) -> None:
+        """InvalidKeyUsageException unless the key's usage is ``usage``."""
+        if key.key_usage != usage:
+            raise InvalidKeyUsageException(
+                f"{self._arn(key.key_id)} key usage is {key.key_usage}; "
+                f"{operation} needs a {usage} key"
+            )
+
     # --- deletion and rotation that fall due by the clock -----------------------------------------
     def _purge_due_deletions(self, records: Records | None = None) -> Records:
-        """Destroy keys past their deletion date; returns the records to keep reading with."""
+        """Destroy keys past their deletion date, and imported material past its ValidTo;
+        returns the records to keep reading with."""
         now = self._now()
         if records is not None:
             due = records.keys_due_for_deletion(PENDING_DELETION, now)
             for key_id in due:
                 records.destroy_key(key_id)
-            if due:
-                self._keys.forget(set(due))
+            expired = records.keys_with_expired_material(now)
+            for key_id in expired:
+                self._erase_imported_material(records, key_id)
+            if due or expired:
+                self._keys.forget(set(due) | set(expired))
                 self._store.request_scrub()  # get the destroyed material out of the WAL too
             return records
-        if self._store.reader.keys_due_for_deletion(PENDING_DELETION, now):
+        reader = self._store.reader
+        if reader.anything_due(PENDING_DELETION, now):
             with self._store.write() as tx:
                 self._purge_due_deletions(tx)
-        return self._store.reader
+        return reader
+
+    @staticmethod
+    def _erase_imported_material(records: Records, key_id: str) -> None:
+        """KMS deletes imported material when it expires or is deleted: the key keeps its id,
+        metadata and material id, and waits in PendingImport (unless pending deletion)."""
+        key = records.key(key_id)
+        if key is None:
+            return
+        records.delete_versions(key_id)
+        state = key.state if key.state == PENDING_DELETION else PENDING_IMPORT
+        records.update_key(key.changed(state=state, valid_to=None, expiration_model=None))
 
     def _new_version(
         self, records: Records, key: KeyRecord, now: float, rotation_type: str | None
@@ -234,9 +285,8 @@ class LocalCore:
 
     # --- metadata ---------------------------------------------------------------------------------
     def _metadata(self, key: KeyRecord) -> KeyMetadata:
-        symmetric = _symmetric(key)
-        algorithms = (SYMMETRIC_DEFAULT,) if symmetric else (RSAES_OAEP_SHA_1, RSAES_OAEP_SHA_256)
         pending = key.state == PENDING_DELETION
+        imported = key.origin == EXTERNAL and key.expiration_model is not None
         return KeyMetadata(
             key_id=key.key_id,
             arn=self._arn(key.key_id),
@@ -247,9 +297,16 @@ class LocalCore:
             description=key.description,
             key_usage=key.key_usage,
             key_spec=key.key_spec,
-            encryption_algorithms=algorithms,
+            origin=key.origin,
+            encryption_algorithms=_encryption_algorithms(key),
             deletion_date=_ts(key.deletion_date) if pending else None,
             pending_deletion_window_in_days=key.pending_window if pending else None,
+            signing_algorithms=_signing_algorithms(key),
+            mac_algorithms=MAC_ALGORITHMS[key.key_spec]
+            if key.key_usage == GENERATE_VERIFY_MAC
+            else (),
+            valid_to=_ts(key.valid_to) if imported else None,
+            expiration_model=key.expiration_model if imported else None,
         )
 
     # --- test seam --------------------------------------------------------------------------------

@@ -14,11 +14,13 @@ from envelope.errors import (
     ValidationException,
 )
 from envelope.keys import blob as _blob
+from envelope.keys.asymmetric import is_asymmetric
 from envelope.keys.backing import (
     check_symmetric_algorithm,
     refuse_rsa_context,
 )
 from envelope.keys.base import (
+    ENCRYPT_DECRYPT,
     RSAES_OAEP_SHA_1,
     RSAES_OAEP_SHA_256,
     SYMMETRIC_DEFAULT,
@@ -32,6 +34,7 @@ from envelope.keys.base import (
     ReEncryptResult,
 )
 from envelope.keys.local.core import LocalCore, _symmetric
+from envelope.keys.specs import SIGNING_ALGORITHMS
 from envelope.keys.store import KeyRecord
 from envelope.keys.validate import (
     DATA_KEY_SPECS,
@@ -60,6 +63,7 @@ class CryptoOperations(LocalCore):
         self, key: KeyRecord, plaintext: bytes, context: dict[str, str], algorithm: str
     ) -> bytes:
         arn = self._arn(key.key_id)
+        self._require_usage(key, ENCRYPT_DECRYPT, "Encrypt")
         if _symmetric(key):
             check_symmetric_algorithm(arn, algorithm)
             self._rotate_if_due(key)
@@ -77,6 +81,7 @@ class CryptoOperations(LocalCore):
                     "KeyId is required to decrypt a ciphertext made with an asymmetric key"
                 )
             key = self._resolve(key_id)
+            self._require_usage(key, ENCRYPT_DECRYPT, "Decrypt")
             if _symmetric(key):
                 raise InvalidKeyUsageException(
                     f"{self._arn(key.key_id)} is a symmetric key; {algorithm} is not supported"
@@ -86,6 +91,7 @@ class CryptoOperations(LocalCore):
             return self._keys.rsa_decrypt(key, ciphertext_blob, algorithm), key
         wanted = self._resolve(key_id) if key_id is not None else None
         if wanted is not None and not _symmetric(wanted):
+            self._require_usage(wanted, ENCRYPT_DECRYPT, "Decrypt")
             raise InvalidKeyUsageException(
                 f"{self._arn(wanted.key_id)} is an RSA key; name its algorithm to decrypt"
             )
@@ -267,15 +273,17 @@ class CryptoOperations(LocalCore):
         check_key_id(key_id)
         check_grant_tokens(grant_tokens)
         key = self._resolve(key_id)
-        if _symmetric(key):
+        if not is_asymmetric(key.key_spec):
             raise UnsupportedOperationException(
                 f"{self._arn(key.key_id)} is a symmetric key; it has no public key"
             )
         self._usable(key)
+        rsa_encryption = key.key_usage == ENCRYPT_DECRYPT
         return GetPublicKeyResult(
             key_id=self._arn(key.key_id),
             public_key=self._keys.public_key_der(key),
             key_spec=key.key_spec,
             key_usage=key.key_usage,
-            encryption_algorithms=(RSAES_OAEP_SHA_1, RSAES_OAEP_SHA_256),
+            encryption_algorithms=(RSAES_OAEP_SHA_1, RSAES_OAEP_SHA_256) if rsa_encryption else (),
+            signing_algorithms=SIGNING_ALGORITHMS[key.key_spec] if not rsa_encryption else (),
         )

@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from envelope.errors import (
     AlreadyExistsException,
     KMSInvalidStateException,
     NotFoundException,
+    ValidationException,
 )
 from envelope.keys.backing import (
     new_material,
 )
 from envelope.keys.base import (
+    AWS_KMS,
     DISABLED,
     ENABLED,
     ENCRYPT_DECRYPT,
     KEY_SPECS,
     PENDING_DELETION,
+    PENDING_IMPORT,
     SYMMETRIC_DEFAULT,
     AliasListEntry,
     CancelKeyDeletionResult,
@@ -31,10 +34,12 @@ from envelope.keys.base import (
 from envelope.keys.local.core import _DAY, LocalCore, _ts, _utcnow
 from envelope.keys.pages import page
 from envelope.keys.policy import check_policy, default_policy
-from envelope.keys.store import AliasRecord, KeyRecord
+from envelope.keys.specs import CUSTOM_ID_TAG, EXTERNAL, KEY_USAGES, ORIGINS
+from envelope.keys.store import AliasRecord, KeyRecord, TagRecord
 from envelope.keys.validate import (
     DEFAULT_DELETION_WINDOW,
     DELETION_WINDOW,
+    UUID_PATTERN,
     check_alias_name,
     check_description,
     check_enum,
@@ -43,7 +48,10 @@ from envelope.keys.validate import (
     check_marker,
     check_optional_key_id,
     check_range,
+    check_tags,
 )
+
+_USAGES = tuple(dict.fromkeys(u for usages in KEY_USAGES.values() for u in usages))
 
 
 class KeyManagement(LocalCore):
@@ -57,25 +65,52 @@ class KeyManagement(LocalCore):
         key_usage: str = ENCRYPT_DECRYPT,
         key_spec: str = SYMMETRIC_DEFAULT,
         policy: str | None = None,
+        origin: str = AWS_KMS,
+        tags: Sequence[Mapping[str, str]] | None = None,
     ) -> KeyMetadataResult:
-        """Create a key whose material is generated here and never leaves the service."""
+        """Create a key whose material is generated here (or, with ``origin="EXTERNAL"``, will be
+        imported with ImportKeyMaterial) and never leaves the service.
+
+        As a local extension (LocalStack's convention), a tag ``_custom_id_`` whose value is a
+        UUID makes that the key's id, so tests can fix their key ids; it stays a tag.
+
+        Raises:
+            ValidationException: an unknown spec, usage or origin, or a usage the spec lacks.
+            AlreadyExistsException: a ``_custom_id_`` names a key that exists.
+            TagException: a reserved or repeated tag key.
+        """
         check_description(description)
         check_enum("keySpec", key_spec, KEY_SPECS)
-        check_enum("keyUsage", key_usage, (ENCRYPT_DECRYPT,))
+        check_enum("keyUsage", key_usage, _USAGES)
+        check_enum("origin", origin, ORIGINS)
+        if key_usage not in KEY_USAGES[key_spec]:
+            raise ValidationException(
+                f"KeyUsage {key_usage} is not compatible with KeySpec {key_spec}; "
+                f"use {' or '.join(KEY_USAGES[key_spec])}"
+            )
+        pairs = check_tags(tags)
+        key_id = _custom_id(pairs) or str(uuid.uuid4())
         policy = default_policy(self.account_id) if policy is None else check_policy(policy)
         now = self._now()
         key = KeyRecord(
-            key_id=str(uuid.uuid4()),
+            key_id=key_id,
             created=now,
             description=description,
             key_spec=key_spec,
             key_usage=key_usage,
-            state=ENABLED,
+            state=PENDING_IMPORT if origin == EXTERNAL else ENABLED,
+            origin=origin,
         )
-        material = new_material(key_spec)  # RSA generation takes a while: outside the lock
+        # Key generation (RSA) takes a while: outside the lock. EXTERNAL keys wait for import.
+        material = None if origin == EXTERNAL else new_material(key_spec)
         with self._store.write() as records:
+            if records.key(key_id) is not None:
+                raise AlreadyExistsException(f"Key '{self._arn(key_id)}' already exists")
             records.insert_key(key, policy=policy)
-            records.add_version(key.key_id, 1, now, None, material)
+            for name, value in pairs:
+                records.put_tag(TagRecord(key_id, name, value))
+            if material is not None:
+                records.add_version(key.key_id, 1, now, None, material)
         return KeyMetadataResult(self._metadata(key))
 
     def describe_key(
@@ -102,6 +137,7 @@ class KeyManagement(LocalCore):
         with self._store.write() as records:
             key = self._resolve(key_id, aliases=False, records=records)
             self._not_pending(key)
+            self._not_pending_import(key)
             records.update_key(key.changed(state=state))
 
     def schedule_key_deletion(
@@ -127,8 +163,12 @@ class KeyManagement(LocalCore):
             key = self._resolve(key_id, aliases=False, records=records)
             if key.state != PENDING_DELETION:
                 raise KMSInvalidStateException(f"{self._arn(key.key_id)} is not pending deletion.")
-            # As in KMS, a key whose deletion is cancelled comes back Disabled.
-            records.update_key(key.changed(state=DISABLED, deletion_date=None, pending_window=None))
+            # As in KMS, a key whose deletion is cancelled comes back Disabled, or PendingImport
+            # if it has no key material (imported material that expired or was deleted).
+            state = DISABLED
+            if key.origin == EXTERNAL and records.latest_version(key.key_id) == 0:
+                state = PENDING_IMPORT
+            records.update_key(key.changed(state=state, deletion_date=None, pending_window=None))
         return CancelKeyDeletionResult(key_id=self._arn(key.key_id))
 
     # --- aliases ----------------------------------------------------------------------------------
@@ -171,3 +211,16 @@ class KeyManagement(LocalCore):
             for r in chunk
         )
         return ListAliasesResult(aliases=entries, truncated=truncated, next_marker=next_marker)
+
+
+def _custom_id(pairs: list[tuple[str, str]]) -> str | None:
+    """The key id a ``_custom_id_`` tag asks for (a UUID, as every key id of this service)."""
+    for name, value in pairs:
+        if name == CUSTOM_ID_TAG:
+            if not UUID_PATTERN.fullmatch(value):
+                raise ValidationException(
+                    f"the {CUSTOM_ID_TAG} tag must be a key id in UUID form "
+                    "(lowercase, such as 1234abcd-12ab-34cd-56ef-1234567890ab)"
+                )
+            return value
+    return None

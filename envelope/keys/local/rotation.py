@@ -16,6 +16,7 @@ from envelope.keys.base import (
 )
 from envelope.keys.local.core import _DAY, LocalCore, _symmetric, _ts, _utcnow
 from envelope.keys.pages import page
+from envelope.keys.specs import EXTERNAL
 from envelope.keys.store import KeyRecord, Records
 from envelope.keys.validate import (
     DEFAULT_ROTATION_PERIOD,
@@ -34,6 +35,12 @@ class Rotation(LocalCore):
     def _rotatable(self, key_id: str, records: Records | None = None) -> KeyRecord:
         key = self._resolve(key_id, aliases=False, records=records)
         self._only_symmetric_rotates(key)
+        if key.origin == EXTERNAL:
+            # Rotating imported material means importing new material (ImportType
+            # NEW_KEY_MATERIAL), which this service does not offer: refused as KMS once did.
+            raise UnsupportedOperationException(
+                f"{self._arn(key.key_id)} has imported key material; it does not rotate here"
+            )
         self._usable(key)
         return key
 

@@ -1,7 +1,14 @@
 """LocalKeyService's storage: the keystore and the typed records it reads and writes."""
 
 from envelope.keys.store.keystore import DB_NAME, Keystore
-from envelope.keys.store.records import AliasRecord, KeyRecord, PrincipalRecord, VersionRecord
+from envelope.keys.store.records import (
+    AliasRecord,
+    ImportRecord,
+    KeyRecord,
+    PrincipalRecord,
+    TagRecord,
+    VersionRecord,
+)
 from envelope.keys.store.rootkey import ROOT_KEY_NAME, SCRYPT_N
 from envelope.keys.store.tables import Records
 
@@ -10,9 +17,11 @@ __all__ = [
     "ROOT_KEY_NAME",
     "SCRYPT_N",
     "AliasRecord",
+    "ImportRecord",
     "KeyRecord",
     "Keystore",
     "PrincipalRecord",
     "Records",
+    "TagRecord",
     "VersionRecord",
 ]

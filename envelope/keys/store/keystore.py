@@ -99,6 +99,7 @@ class Keystore:
             meta = self._plain().meta()
             self._generation = int(meta.get("root_generation", b"0"))
             self.identity = self._check_identity(meta, region, account_id)
+            self._migrate()
             self.reader = Records(self._database.reader, self._root)
             if meta.get("scrub_pending"):
                 self.scrub()
@@ -153,6 +154,12 @@ class Keystore:
                     f"its {what} is fixed when it is created"
                 )
         return identity
+
+    def _migrate(self) -> None:
+        """Bring a keystore made by older code up to these tables (old code still opens it)."""
+        if self._plain().needs_migration():
+            with self._database.write() as tx:
+                Records(tx, None).migrate()
 
     # --- transactions -------------------------------------------------------------------------
     @contextlib.contextmanager

@@ -24,6 +24,14 @@ class KeyRecord:
     rotation_period: int | None = None
     next_rotation: float | None = None
     on_demand_rotations: int = 0
+    origin: str = "AWS_KMS"
+    """``AWS_KMS`` (material generated here) or ``EXTERNAL`` (material imported)."""
+    valid_to: float | None = None
+    """EXTERNAL keys: when the imported material expires (None: it does not, or none imported)."""
+    expiration_model: str | None = None
+    material_id: str | None = None
+    """EXTERNAL keys: SHA-256 of the key id and the imported material (hex), once imported; it
+    names the only material the key accepts again, and reveals nothing about it."""
 
     def changed(self, **fields: object) -> KeyRecord:
         """A copy with ``fields`` replaced (to hand back to ``Records.update_key``)."""
@@ -49,6 +57,27 @@ class AliasRecord:
     key_id: str
     created: float
     updated: float
+
+
+@dataclass(frozen=True)
+class TagRecord:
+    """One tag of a key."""
+
+    key_id: str
+    tag_key: str
+    tag_value: str
+
+
+@dataclass(frozen=True)
+class ImportRecord:
+    """One set of import parameters (GetParametersForImport): its RSA wrapping key stays wrapped
+    under the root key inside the keystore, and is erased once used or expired."""
+
+    token_id: str
+    key_id: str
+    wrapping_algorithm: str
+    wrapping_key_spec: str
+    valid_to: float
 
 
 @dataclass(frozen=True)

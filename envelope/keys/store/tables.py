@@ -7,11 +7,45 @@ check and the change that depends on it are one atomic step, or on the plain rea
 from __future__ import annotations
 
 from envelope.errors import KeystoreError
-from envelope.keys.store.records import AliasRecord, KeyRecord, PrincipalRecord, VersionRecord
+from envelope.keys.store.records import (
+    AliasRecord,
+    ImportRecord,
+    KeyRecord,
+    PrincipalRecord,
+    TagRecord,
+    VersionRecord,
+)
 from envelope.keys.store.rootkey import RootKey
 from envelope.keys.store.sqlite import Executor
 
 SCHEMA_VERSION = 1
+
+# Tables added after the first release; ``migrate`` creates them in older keystores.
+_ADDED_TABLES = (
+    """CREATE TABLE IF NOT EXISTS tags (
+        key_id TEXT NOT NULL REFERENCES keys(key_id) ON DELETE CASCADE,
+        tag_key TEXT NOT NULL,
+        tag_value TEXT NOT NULL,
+        PRIMARY KEY (key_id, tag_key)
+    )""",
+    """CREATE TABLE IF NOT EXISTS imports (
+        token_id TEXT PRIMARY KEY,
+        key_id TEXT NOT NULL REFERENCES keys(key_id) ON DELETE CASCADE,
+        wrapping_algorithm TEXT NOT NULL,
+        wrapping_key_spec TEXT NOT NULL,
+        valid_to REAL NOT NULL,
+        wrapped BLOB NOT NULL
+    )""",
+)
+
+# Columns of ``keys`` added after the first release (older keystores get them from ``migrate``;
+# older code keeps working with them: it names its columns and the defaults fill the rest).
+_ADDED_KEY_COLUMNS = (
+    ("origin", "TEXT NOT NULL DEFAULT 'AWS_KMS'"),
+    ("valid_to", "REAL"),
+    ("expiration_model", "TEXT"),
+    ("material_id", "TEXT"),
+)
 
 # The principals `envelope serve` authenticates (SigV4 access keys); each secret is wrapped under
 # the root key and bound to its access key id. Created on demand in keystores made before it.
@@ -37,7 +71,11 @@ SCHEMA = (
         rotation_period INTEGER,
         next_rotation REAL,
         on_demand_rotations INTEGER NOT NULL DEFAULT 0,
-        policy TEXT NOT NULL
+        policy TEXT NOT NULL,
+        origin TEXT NOT NULL DEFAULT 'AWS_KMS',
+        valid_to REAL,
+        expiration_model TEXT,
+        material_id TEXT
     )""",
     """CREATE TABLE IF NOT EXISTS versions (
         key_id TEXT NOT NULL REFERENCES keys(key_id) ON DELETE CASCADE,
@@ -54,11 +92,13 @@ SCHEMA = (
         updated REAL NOT NULL
     )""",
     _PRINCIPALS_TABLE,
+    *_ADDED_TABLES,
 )
 
 _KEY_COLUMNS = (
     "key_id, created, description, key_spec, key_usage, state, deletion_date, pending_window, "
-    "rotation_enabled, rotation_period, next_rotation, on_demand_rotations"
+    "rotation_enabled, rotation_period, next_rotation, on_demand_rotations, origin, valid_to, "
+    "expiration_model, material_id"
 )
 _SELECT_KEY = f"SELECT {_KEY_COLUMNS} FROM keys"  # noqa: S608 - constant column list
 
@@ -90,6 +130,27 @@ class Records:
         for statement in SCHEMA:
             self._x.run(statement)
 
+    def _missing_key_columns(self) -> list[tuple[str, str]]:
+        present = {row[1] for row in self._x.rows("PRAGMA table_info(keys)")}
+        return [column for column in _ADDED_KEY_COLUMNS if column[0] not in present]
+
+    def _missing_tables(self) -> bool:
+        names = {"tags", "imports"}
+        rows = self._x.rows("SELECT name FROM sqlite_master WHERE type = 'table'")
+        return not names <= {row[0] for row in rows}
+
+    def needs_migration(self) -> bool:
+        """True if the keystore predates a table or a column this code uses."""
+        return self._missing_tables() or bool(self._missing_key_columns())
+
+    def migrate(self) -> None:
+        """Add the tables and columns a keystore made by older code lacks (run in a write
+        transaction; idempotent, so a second process migrating at once changes nothing)."""
+        for statement in _ADDED_TABLES:
+            self._x.run(statement)
+        for name, declaration in self._missing_key_columns():
+            self._x.run(f"ALTER TABLE keys ADD COLUMN {name} {declaration}")
+
     def meta(self) -> dict[str, bytes]:
         return {name: bytes(value) for name, value in self._x.rows("SELECT name, value FROM meta")}
 
@@ -119,12 +180,13 @@ class Records:
     def insert_key(self, record: KeyRecord, *, policy: str) -> None:
         self._x.run(
             f"INSERT INTO keys ({_KEY_COLUMNS}, policy)"  # noqa: S608 - constant column list
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 record.key_id, record.created, record.description, record.key_spec,
                 record.key_usage, record.state, record.deletion_date, record.pending_window,
                 int(record.rotation_enabled), record.rotation_period, record.next_rotation,
-                record.on_demand_rotations, policy,
+                record.on_demand_rotations, record.origin, record.valid_to,
+                record.expiration_model, record.material_id, policy,
             ),
         )  # fmt: skip
 
@@ -133,11 +195,13 @@ class Records:
         self._x.run(
             "UPDATE keys SET description = ?, state = ?, deletion_date = ?, pending_window = ?,"
             " rotation_enabled = ?, rotation_period = ?, next_rotation = ?,"
-            " on_demand_rotations = ? WHERE key_id = ?",
+            " on_demand_rotations = ?, valid_to = ?, expiration_model = ?, material_id = ?"
+            " WHERE key_id = ?",
             (
                 record.description, record.state, record.deletion_date, record.pending_window,
                 int(record.rotation_enabled), record.rotation_period, record.next_rotation,
-                record.on_demand_rotations, record.key_id,
+                record.on_demand_rotations, record.valid_to, record.expiration_model,
+                record.material_id, record.key_id,
             ),
         )  # fmt: skip
 
@@ -147,8 +211,19 @@ class Records:
         )
         return [row[0] for row in rows]
 
+    def anything_due(self, state: str, now: float) -> bool:
+        """One query for the hot path: is a key due for deletion, or imported material expired?"""
+        rows = self._x.rows(
+            "SELECT 1 FROM keys WHERE (state = ? AND deletion_date <= ?)"
+            " OR (valid_to IS NOT NULL AND valid_to <= ?) LIMIT 1",
+            (state, now, now),
+        )
+        return bool(rows)
+
     def destroy_key(self, key_id: str) -> None:
         """Erase a key with all its versions and aliases (pages are zeroed: secure_delete)."""
+        self._x.run("DELETE FROM imports WHERE key_id = ?", (key_id,))
+        self._x.run("DELETE FROM tags WHERE key_id = ?", (key_id,))
         self._x.run("DELETE FROM aliases WHERE key_id = ?", (key_id,))
         self._x.run("DELETE FROM versions WHERE key_id = ?", (key_id,))
         self._x.run("DELETE FROM keys WHERE key_id = ?", (key_id,))
@@ -187,9 +262,16 @@ class Records:
                 "UPDATE versions SET wrapped = ? WHERE key_id = ? AND version = ?",
                 (new_root.wrap(key_id, version, material), key_id, version),
             )
+        imports = self._x.rows("SELECT token_id, wrapped FROM imports")
+        for token_id, wrapped in imports:
+            material = self._root.unwrap(_import_label(token_id), 0, bytes(wrapped))
+            self._x.run(
+                "UPDATE imports SET wrapped = ? WHERE token_id = ?",
+                (new_root.wrap(_import_label(token_id), 0, material), token_id),
+            )
         if self.has_principals_table():
             self._rewrap_principal_secrets(new_root)
-        return len(rows)
+        return len(rows) + len(imports)
 
     def rotations(self, key_id: str) -> list[VersionRecord]:
         """Every version after the first, oldest first."""
@@ -225,6 +307,72 @@ class Records:
 
     def delete_alias(self, name: str) -> bool:
         return self._x.run("DELETE FROM aliases WHERE name = ?", (name,)) > 0
+
+    # --- imported material ----------------------------------------------------------------------
+    def delete_versions(self, key_id: str) -> int:
+        """Erase every backing-key version of a key (its imported material); how many went."""
+        return self._x.run("DELETE FROM versions WHERE key_id = ?", (key_id,))
+
+    def keys_with_expired_material(self, now: float) -> list[str]:
+        rows = self._x.rows(
+            "SELECT key_id FROM keys WHERE valid_to IS NOT NULL AND valid_to <= ?", (now,)
+        )
+        return [row[0] for row in rows]
+
+    # --- tags -----------------------------------------------------------------------------------
+    def tags(self, key_id: str) -> list[TagRecord]:
+        rows = self._x.rows(
+            "SELECT key_id, tag_key, tag_value FROM tags WHERE key_id = ? ORDER BY tag_key",
+            (key_id,),
+        )
+        return [TagRecord(*row) for row in rows]
+
+    def put_tag(self, record: TagRecord) -> None:
+        """Add a tag, or replace the value of the key's tag with the same key (as TagResource)."""
+        self._x.run(
+            "INSERT OR REPLACE INTO tags (key_id, tag_key, tag_value) VALUES (?, ?, ?)",
+            (record.key_id, record.tag_key, record.tag_value),
+        )
+
+    def delete_tag(self, key_id: str, tag_key: str) -> bool:
+        return self._x.run(
+            "DELETE FROM tags WHERE key_id = ? AND tag_key = ?", (key_id, tag_key)
+        ) > 0
+
+    # --- import parameters ------------------------------------------------------------------------
+    def insert_import(self, record: ImportRecord, wrapping_key: bytes) -> None:
+        """Store import parameters; the RSA wrapping key is wrapped under the root key first."""
+        assert self._root is not None
+        self._x.run(
+            "INSERT INTO imports (token_id, key_id, wrapping_algorithm, wrapping_key_spec,"
+            " valid_to, wrapped) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                record.token_id, record.key_id, record.wrapping_algorithm,
+                record.wrapping_key_spec, record.valid_to,
+                self._root.wrap(_import_label(record.token_id), 0, wrapping_key),
+            ),
+        )  # fmt: skip
+
+    def import_parameters(self, token_id: str) -> tuple[ImportRecord, bytes] | None:
+        """The import parameters of a token and the unwrapped wrapping key, or None."""
+        assert self._root is not None
+        rows = self._x.rows(
+            "SELECT token_id, key_id, wrapping_algorithm, wrapping_key_spec, valid_to, wrapped"
+            " FROM imports WHERE token_id = ?",
+            (token_id,),
+        )
+        if not rows:
+            return None
+        *fields, wrapped = rows[0]
+        record = ImportRecord(*fields)
+        return record, self._root.unwrap(_import_label(token_id), 0, bytes(wrapped))
+
+    def delete_import(self, token_id: str) -> bool:
+        return self._x.run("DELETE FROM imports WHERE token_id = ?", (token_id,)) > 0
+
+    def delete_expired_imports(self, now: float) -> int:
+        return self._x.run("DELETE FROM imports WHERE valid_to <= ?", (now,))
+
 
     # --- principals (``envelope serve``) ---------------------------------------------------------
     def has_principals_table(self) -> bool:
@@ -294,3 +442,8 @@ class Records:
 def _secret_label(access_key_id: str) -> str:
     # The wrapping AAD: key ids are UUIDs, so "principal/..." never names a backing key.
     return f"principal/{access_key_id}"
+
+
+def _import_label(token_id: str) -> str:
+    # The wrapping AAD: key ids are UUIDs, so "import/..." never names a backing key.
+    return f"import/{token_id}"
