@@ -17,7 +17,7 @@ from envelope.keys.base import (
 )
 from envelope.keys.shapes import to_kms_shape
 from envelope.keys.validate import check_alias_name
-from envelope_cli.common import CliError, key_service, print_json, print_table
+from envelope_cli.common import CliError, key_service, print_json, print_table, terminal_safe
 
 app = typer.Typer(help="Create and manage keys.", no_args_is_help=True)
 alias_app = typer.Typer(help="Create, delete and list aliases.", no_args_is_help=True)
@@ -47,7 +47,9 @@ def _describe(meta: KeyMetadata) -> str:
         ("Description", meta.description or None),
         ("DeletionDate", meta.deletion_date.isoformat() if meta.deletion_date else None),
     ]
-    return "\n".join(f"{name + ':':<13} {value}" for name, value in fields if value is not None)
+    return "\n".join(
+        f"{name + ':':<13} {terminal_safe(value)}" for name, value in fields if value is not None
+    )
 
 
 def _key_id(kms: KeyService, key: str) -> str:

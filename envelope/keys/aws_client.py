@@ -114,9 +114,11 @@ def call(endpoint: str, operation: Callable[..., _T], **params: Any) -> _T:
         # __context__ holds the original exception.
         failure: KeyServiceError = ValidationException(_redacted_report(e))
     except (BotocoreConnectionError, HTTPClientError) as e:
-        raise KeyServiceUnavailableError(
+        # Not chained either: ConnectionClosedError keeps the prepared request, whose body holds
+        # the request's plaintext (base64), and a traceback or error reporter would show it.
+        failure = KeyServiceUnavailableError(
             f"cannot reach the KMS endpoint {endpoint}: {type(e).__name__}"
-        ) from e
+        )
     except (NoCredentialsError, PartialCredentialsError) as e:
         raise KeyServiceConfigurationError(
             "no usable AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID and "

@@ -84,13 +84,8 @@ class BackingKeys:
                 self._private.pop(key_id, None)
 
     def _material(self, key_id: str, version: int) -> bytes | None:
-        try:
-            return self._store.reader.material(key_id, version)
-        except KeystoreError:
-            # Another process may have rekeyed the store since it was opened: take up the new
-            # root key and try once more (a real defect fails again).
-            self._store.refresh()
-            return self._store.reader.material(key_id, version)
+        # Another process may have rekeyed the store (even several times) since it was opened.
+        return self._store.read_unwrapped(lambda records: records.material(key_id, version))
 
     def _aes_key(self, key_id: str, version: int) -> bytes | None:
         cached = self._aes.get((key_id, version))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 from envelope.errors import LimitExceededException, MalformedPolicyDocumentException
@@ -10,7 +11,7 @@ MAX_POLICY_BYTES = 32768
 """KMS: a key policy document is at most 32 KB."""
 
 
-def default_policy(account_id: str) -> str:
+def default_policy(account_id: str, *, partition: str = "aws") -> str:
     """AWS KMS's default key policy: the account's root principal may do everything."""
     return json.dumps(
         {
@@ -20,13 +21,21 @@ def default_policy(account_id: str) -> str:
                 {
                     "Sid": "Enable IAM User Permissions",
                     "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+                    "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
                     "Action": "kms:*",
                     "Resource": "*",
                 }
             ],
         }
     )
+
+
+_INVALID = object()
+
+
+def _not_json(constant: str) -> object:
+    """Python's parser takes NaN and Infinity; JSON (RFC 8259) and KMS do not."""
+    raise ValueError(f"{constant} is not JSON")
 
 
 def check_policy(policy: str) -> str:
@@ -46,10 +55,12 @@ def check_policy(policy: str) -> str:
         raise LimitExceededException(
             f"the key policy is {size} bytes; a key policy is at most {MAX_POLICY_BYTES} bytes"
         )
-    try:
-        document = json.loads(policy)
-    except ValueError:
-        raise MalformedPolicyDocumentException("the key policy is not valid JSON") from None
+    document: object = _INVALID
+    # RecursionError: nesting deeper than Python's stack. Raised below, unchained.
+    with contextlib.suppress(ValueError, RecursionError):
+        document = json.loads(policy, parse_constant=_not_json)
+    if document is _INVALID:
+        raise MalformedPolicyDocumentException("the key policy is not valid JSON")
     if not isinstance(document, dict) or not isinstance(document.get("Statement"), (list, dict)):
         raise MalformedPolicyDocumentException(
             "the key policy must be a JSON object with a Statement"

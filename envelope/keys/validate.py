@@ -108,14 +108,26 @@ def check_context(context: Mapping[str, str] | None) -> dict[str, str]:
 
 
 def check_string(member: str, value: str, low: int = 1, high: int = 2048) -> str:
-    """A string member of ``low``..``high`` characters."""
+    """A string member of ``low``..``high`` characters that is Unicode text (it must encode as
+    UTF-8 to travel or be stored: a lone surrogate, as ``os.fsdecode`` makes of a byte that is
+    not UTF-8, cannot)."""
     if not isinstance(value, str):
         raise _wrong_type(member, "a string", value)
+    if not _is_text(value):
+        raise invalid(member, "Member must be Unicode text (it holds a lone surrogate)")
     if len(value) < low:
         raise invalid(member, f"Member must have length greater than or equal to {low}")
     if len(value) > high:
         raise invalid(member, f"Member must have length less than or equal to {high}")
     return value
+
+
+def _is_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def check_key_id(value: str, member: str = "keyId") -> str:

@@ -214,7 +214,7 @@ def parse_context(value: Any, key: str) -> dict[str, str]:
         raise S3MetadataError(f"metadata {key} is longer than {MAX_CONTEXT_JSON} characters")
     try:
         parsed = json.loads(text, object_pairs_hook=_no_duplicates)
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:  # RecursionError: nested deeper than the stack
         raise S3MetadataError(f"metadata {key} is not valid JSON") from e
     if not isinstance(parsed, dict) or not all(isinstance(v, str) for v in parsed.values()):
         raise S3MetadataError(f"metadata {key} is not a JSON object of strings")
@@ -243,7 +243,7 @@ def parse_instruction_file(body: bytes) -> dict[str, str]:
         raise S3MetadataError(f"instruction file is longer than {MAX_INSTRUCTION_FILE} bytes")
     try:
         parsed = json.loads(body, object_pairs_hook=_no_duplicates)
-    except (ValueError, UnicodeDecodeError) as e:
+    except (ValueError, UnicodeDecodeError, RecursionError) as e:
         raise S3MetadataError("instruction file is not valid JSON") from e
     if not isinstance(parsed, dict) or not all(isinstance(v, str) for v in parsed.values()):
         raise S3MetadataError("instruction file is not a JSON object of strings")

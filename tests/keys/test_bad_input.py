@@ -154,7 +154,7 @@ _ANY = st.one_of(
     st.lists(st.text(max_size=5), max_size=12),
     st.dictionaries(st.text(max_size=5), st.text(max_size=5), max_size=4),
     st.sampled_from(["SYMMETRIC_DEFAULT", "RSAES_OAEP_SHA_256", "AES_256", "AES_128", "alias/x",
-                     "RSA_2048", "ENCRYPT_DECRYPT", "\ud800", "a" * 3000]),
+                     "RSA_2048", "ENCRYPT_DECRYPT", "\ud800", "alias/\udc80", "a" * 3000]),
 )
 # Calls that would make real work or lasting state out of random input are left out of the
 # property: key creation (RSA generation, thousands of keys) and deletion scheduling (it would
@@ -236,3 +236,33 @@ def test_a_full_disk_is_a_clean_cli_error(tmp_path: Path) -> None:
     assert failures == 1
     with LocalKeyService(tmp_path / "home") as kms:  # nothing was damaged
         assert kms.list_keys().keys
+
+
+def test_a_damaged_scrypt_cost_is_refused_before_any_work(tmp_path: Path) -> None:
+    """Before: the stored cost was capped at N=2^22, r=32, p=16, which asks scrypt for 16 GiB
+    (minutes of work, or a raw MemoryError). The open runs in a child whose address space is
+    capped at 2 GiB, so the old behaviour fails fast here instead of eating the machine."""
+    import sqlite3
+
+    LocalKeyService(tmp_path, passphrase="pass", _scrypt_n=2**10).close()
+    db = sqlite3.connect(tmp_path / "keystore.db")
+    db.executemany(
+        "UPDATE meta SET value = ? WHERE name = ?",
+        [(str(2**22).encode(), "scrypt_n"), (b"32", "scrypt_r")],
+    )
+    db.commit()
+    db.close()
+    probe = (
+        "import resource, sys\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))\n"
+        "from envelope.errors import KeystoreError\n"
+        "from envelope.keys.local import LocalKeyService\n"
+        "try:\n"
+        "    LocalKeyService(sys.argv[1], passphrase='pass')\n"
+        "except KeystoreError as e:\n"
+        "    print('refused:', e)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe, str(tmp_path)], capture_output=True,
+                            timeout=120, env={**os.environ, "PYTHONPATH": str(Path.cwd())})
+    assert result.returncode == 0, result.stderr.decode()[-500:]
+    assert "refused:" in result.stdout.decode() and "out of range" in result.stdout.decode()

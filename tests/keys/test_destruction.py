@@ -231,3 +231,72 @@ def test_cli_rekey(tmp_path: Path) -> None:
     assert refused.returncode == 1
     assert b"ENVELOPE_NEW_PASSPHRASE" in refused.stderr
     assert (tmp_path / "root.key").exists()
+
+
+def test_a_purge_killed_before_its_scrub_is_scrubbed_by_the_next_open(tmp_path: Path) -> None:
+    """Before: the need to scrub lived only in the purging process's memory (and was written
+    to the store only after the scrub had failed for half a second), so a process killed
+    between its purge commit and its scrub left the destroyed versions in the WAL for good.
+    Here a reader holds a snapshot so the purging child's scrub keeps failing, the child is
+    SIGKILLed right after its purge commits, and another process keeps the store open (so no
+    close removes the WAL). The next open must scrub."""
+    import signal
+    import time
+
+    clock = _Clock()
+    with LocalKeyService(tmp_path, _clock=clock) as kms:
+        doomed = kms.create_key().key_metadata.key_id
+        kms.create_key()
+        kms.rotate_key_on_demand(key_id=doomed)
+        wrapped = _wrapped(tmp_path, doomed)
+        kms.schedule_key_deletion(key_id=doomed, pending_window_in_days=7)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(tmp_path)], stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(Path.cwd())},
+    )
+    assert holder.stdout is not None and holder.stdout.readline() == b"open\n"
+    reader = sqlite3.connect(tmp_path / "keystore.db")
+    reader.execute("BEGIN")
+    reader.execute("SELECT COUNT(*) FROM versions").fetchone()  # holds back every checkpoint
+    clock.now += dt.timedelta(days=8)
+    pid = os.fork()
+    if pid == 0:  # the child never returns into pytest
+        try:
+            LocalKeyService(tmp_path, _clock=clock).list_keys()  # purges, then tries to scrub
+        finally:
+            os._exit(0)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # kill it as soon as its purge is committed
+        poll = sqlite3.connect(tmp_path / "keystore.db")
+        gone = not poll.execute("SELECT 1 FROM keys WHERE key_id = ?", (doomed,)).fetchall()
+        poll.close()
+        if gone:
+            break
+        time.sleep(0.002)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    assert gone
+    reader.rollback()
+    reader.close()
+    LocalKeyService(tmp_path).close()  # the next open, in any process
+    raw = _raw_files(tmp_path)
+    holder.communicate(b"stop\n", timeout=60)
+    assert holder.returncode == 0
+    assert all(w not in raw for w in wrapped)
+
+
+def test_a_rekey_leaves_no_other_name_for_the_retired_root_key(tmp_path: Path) -> None:
+    """A new root.key is written under a temporary name and hard-linked into place; a process
+    killed between the link and the removal of the temporary name leaves a second name for the
+    root key. Before: a rekey replaced root.key, but the old key lived on under that name."""
+    with LocalKeyService(tmp_path) as kms:
+        key_id = kms.create_key().key_metadata.key_id
+    old_root = (tmp_path / "root.key").read_bytes()
+    os.link(tmp_path / "root.key", tmp_path / ".root.key.4242.0badcafe")  # what the kill leaves
+    unrelated = tmp_path / ".root.key.4243.feedf00d"  # another process's file: not ours to touch
+    unrelated.write_bytes(os.urandom(32))
+    with LocalKeyService(tmp_path) as kms:
+        kms.rekey()
+        assert kms.describe_key(key_id=key_id).key_metadata.enabled
+    assert all(p.read_bytes() != old_root for p in tmp_path.iterdir() if p.is_file())
+    assert unrelated.exists()

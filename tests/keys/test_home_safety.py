@@ -10,6 +10,7 @@ what to fix, and the store is not created or changed. Tests that act as a second
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -218,3 +219,124 @@ def test_another_user_cannot_open_a_keystore(reachable: Path) -> None:
     outcome = _as_other_user(steal)
     assert outcome.startswith("refused:"), outcome
     assert "belongs to" in outcome
+
+
+# --- the folders above the keystore folder ----------------------------------------------------
+# Whoever may write to a folder on the way to ENVELOPE_HOME can rename the keystore folder away
+# and put a folder of their own (with their root.key and database) in its place between our
+# checks and our opens, or on the next run behind a link. So every folder on the way must belong
+# to the user or to root and be closed to writers other than them, unless it is sticky (as /tmp
+# is: there only an entry's owner may rename it); a link on the way must belong to the user or
+# to root, and what it points to is checked the same way.
+
+
+@needs_root
+def test_a_parent_another_user_may_write_to_is_refused(shared: Path) -> None:
+    """Before: accepted; another user can move the keystore folder away and replace it."""
+    home = shared / "home"
+    home.mkdir(mode=0o700)
+
+    def swap() -> str:
+        os.rename(home, shared / "moved-away")
+        os.rename(shared / "moved-away", home)
+        return "renamed"
+
+    assert _as_other_user(swap) == "renamed"  # the premise: the folder is not safe where it is
+    with pytest.raises(KeystoreError, match=f"others may write to {re.escape(str(shared))} "):
+        LocalKeyService(home)
+    assert os.listdir(home) == []
+
+
+def test_a_world_writable_parent_with_the_sticky_bit_is_fine(reachable: Path) -> None:
+    sticky = reachable / "sticky"
+    sticky.mkdir()
+    os.chmod(sticky, 0o1777)
+    with LocalKeyService(sticky / "home") as kms:
+        kms.create_key()
+
+
+@needs_root
+def test_a_parent_owned_by_another_user_is_refused(reachable: Path) -> None:
+    """Its owner may rename anything in it, whatever its mode."""
+    theirs = reachable / "theirs"
+    theirs.mkdir(mode=0o755)
+    os.chown(theirs, OTHER_UID, OTHER_UID)
+    with pytest.raises(KeystoreError, match=f"{re.escape(str(theirs))} on the way to it belongs"):
+        LocalKeyService(theirs / "home")
+    assert not (theirs / "home").exists()
+
+
+@needs_root
+def test_a_link_on_the_way_to_an_unsafe_folder_is_refused(reachable: Path, shared: Path) -> None:
+    """The path names a folder of the user's own, but a link on the way leads into a folder
+    another user may write to."""
+    mine = reachable / "mine"
+    mine.mkdir(mode=0o700)
+    (mine / "data").symlink_to(shared)
+    with pytest.raises(KeystoreError, match=f"others may write to {re.escape(str(shared))} "):
+        LocalKeyService(mine / "data" / "home")
+
+
+@needs_root
+def test_a_link_planted_by_another_user_is_refused(reachable: Path) -> None:
+    """In a sticky folder, the owner of a link may point it elsewhere at any moment."""
+    sticky = reachable / "sticky"
+    sticky.mkdir()
+    os.chmod(sticky, 0o1777)
+    target = reachable / "target"
+    target.mkdir(mode=0o700)
+
+    def plant() -> str:
+        os.symlink(target, sticky / "envelope")
+        return "planted"
+
+    assert _as_other_user(plant) == "planted"
+    with pytest.raises(KeystoreError, match=f"link {re.escape(str(sticky / 'envelope'))} on"):
+        LocalKeyService(sticky / "envelope")
+
+
+def test_a_link_of_ones_own_to_a_private_folder_is_fine(tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir(mode=0o700)
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    with LocalKeyService(tmp_path / "link" / "home") as kms:
+        kms.create_key()
+    assert (tmp_path / "real" / "home" / "keystore.db").exists()
+
+
+@needs_root
+def test_a_group_writable_parent_is_refused_unless_the_group_is_the_users_own(
+    tmp_path: Path,
+) -> None:
+    """A user-private group (the user's own group, no other member: common with umask 002) may
+    write; any other group could replace the keystore folder."""
+    import grp
+
+    parent = tmp_path / "group"
+    parent.mkdir()
+    os.chmod(parent, 0o770)
+    os.chown(parent, -1, OTHER_UID)
+    with pytest.raises(KeystoreError, match="others may write to"):
+        LocalKeyService(parent / "home")
+    if grp.getgrgid(os.getegid()).gr_mem:
+        pytest.skip("the user's group has other members here: not a user-private group")
+    os.chown(parent, -1, os.getegid())
+    with LocalKeyService(parent / "home") as kms:
+        kms.create_key()
+
+
+def test_a_readable_wal_or_shm_is_made_private_like_the_database(tmp_path: Path) -> None:
+    """The log holds the same wrapped keys (and, for a passphrase store, the scrypt salt and
+    verifier: enough for an offline guessing attack) as the database file. Before: a
+    keystore.db readable by others was made 0600 on open, but its -wal and -shm stayed open."""
+    home = tmp_path / "home"
+    home.mkdir(mode=0o750)
+    os.chmod(home, 0o750)
+    holder = LocalKeyService(home)  # keeps the log files in place
+    holder.create_key()
+    for name in ("keystore.db", "keystore.db-wal", "keystore.db-shm"):
+        os.chmod(home / name, 0o644)
+    with LocalKeyService(home) as kms:
+        kms.create_key()
+        for name in ("keystore.db", "keystore.db-wal", "keystore.db-shm"):
+            assert _mode(home / name) == 0o600, name
+    holder.close()

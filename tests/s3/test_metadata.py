@@ -190,6 +190,15 @@ def test_instruction_file_rules() -> None:
             md.parse_instruction_file(bad)
 
 
+def test_json_nested_deeper_than_pythons_stack_is_a_metadata_error() -> None:
+    """Before: a raw RecursionError. Whoever may write to the bucket can plant an instruction
+    file (64 KB allowed) or a material description (8 KB) nested a few thousand levels deep."""
+    with pytest.raises(S3MetadataError, match="not valid JSON"):
+        md.parse_instruction_file(b"[" * 5000 + b"]" * 5000)
+    with pytest.raises(S3MetadataError, match="not valid JSON"):
+        md.parse_context("[" * 3000 + "]" * 3000, md.MATDESC)
+
+
 _keys = st.sampled_from(sorted(md.ALL_KEYS | {"owner"}))
 _values = st.one_of(
     st.text(max_size=40),

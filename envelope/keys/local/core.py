@@ -102,6 +102,7 @@ class LocalCore:
         )
         self.region = self._store.identity.region
         self.account_id = self._store.identity.account_id
+        self.partition = self._store.identity.partition
         self._keys = BackingKeys(self._store, layout=_blob_layout)
 
     # --- lifecycle -------------------------------------------------------------------------------
@@ -146,10 +147,10 @@ class LocalCore:
 
     # --- identifiers and states -------------------------------------------------------------------
     def _arn(self, key_id: str) -> str:
-        return f"arn:aws:kms:{self.region}:{self.account_id}:key/{key_id}"
+        return f"arn:{self.partition}:kms:{self.region}:{self.account_id}:key/{key_id}"
 
     def _alias_arn(self, name: str) -> str:
-        return f"arn:aws:kms:{self.region}:{self.account_id}:{name}"
+        return f"arn:{self.partition}:kms:{self.region}:{self.account_id}:{name}"
 
     def _now(self) -> float:
         return self._clock().timestamp()
@@ -164,16 +165,18 @@ class LocalCore:
         check_key_id(key_id)
         records = self._purge_due_deletions(records)
         name = key_id
-        prefix = f"arn:aws:kms:{self.region}:{self.account_id}:"
+        prefix = f"arn:{self.partition}:kms:{self.region}:{self.account_id}:"
+        key_arn = False
         if name.startswith("arn:"):
             if not name.startswith(prefix):
                 raise NotFoundException(f"Key '{key_id}' does not exist")
             name = name[len(prefix) :]
-            if name.startswith("key/"):
-                name = name[4:]
+            key_arn = name.startswith("key/")
+            if key_arn:
+                name = name[4:]  # a key id must follow: key/alias/NAME names no key
             elif not name.startswith("alias/"):
                 raise NotFoundException(f"Key '{key_id}' does not exist")
-        if name.startswith("alias/"):
+        if name.startswith("alias/") and not key_arn:
             if not aliases:
                 raise NotFoundException(f"Key '{key_id}' does not exist (aliases are not accepted)")
             alias = records.alias(name)
@@ -234,7 +237,7 @@ class LocalCore:
                 self._erase_imported_material(records, key_id)
             if due or expired:
                 self._keys.forget(set(due) | set(expired))
-                self._store.request_scrub()  # get the destroyed material out of the WAL too
+                self._store.request_scrub(records)  # the destroyed material out of the WAL
             return records
         reader = self._store.reader
         if reader.anything_due(PENDING_DELETION, now):

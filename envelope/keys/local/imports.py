@@ -170,7 +170,7 @@ class ImportOperations(LocalCore):
                     f"{self._arn(key.key_id)} takes only the key material imported into it before"
                 )
             records.delete_import(record.token_id)  # a token and its wrapping key serve once
-            self._store.request_scrub()  # and leave no copy of the wrapping key in the WAL
+            self._store.request_scrub(records)  # and leave no copy of the wrapping key in the WAL
             if records.latest_version(key.key_id) == 0:
                 records.add_version(key.key_id, 1, now, None, material)
             state = ENABLED if key.state == PENDING_IMPORT else key.state
@@ -195,5 +195,5 @@ class ImportOperations(LocalCore):
             if key.origin != EXTERNAL:
                 self._external(key)
             self._erase_imported_material(records, key.key_id)
-            self._store.request_scrub()  # the erased material leaves the WAL too
+            self._store.request_scrub(records)  # the erased material leaves the WAL too
         self._keys.forget({key.key_id})

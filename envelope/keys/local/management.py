@@ -90,7 +90,11 @@ class KeyManagement(LocalCore):
             )
         pairs = check_tags(tags)
         key_id = _custom_id(pairs) or str(uuid.uuid4())
-        policy = default_policy(self.account_id) if policy is None else check_policy(policy)
+        policy = (
+            default_policy(self.account_id, partition=self.partition)
+            if policy is None
+            else check_policy(policy)
+        )
         now = self._now()
         key = KeyRecord(
             key_id=key_id,
@@ -123,7 +127,7 @@ class KeyManagement(LocalCore):
         size = check_limit("limit", limit, "keys")
         check_marker(marker)
         ids = self._purge_due_deletions().key_ids()
-        chunk, truncated, next_marker = page(ids, lambda k: k, size, marker)
+        chunk, truncated, next_marker = page(ids, lambda k: k, size, marker, kind="keys")
         entries = tuple(KeyListEntry(key_id=k, key_arn=self._arn(k)) for k in chunk)
         return ListKeysResult(keys=entries, truncated=truncated, next_marker=next_marker)
 
@@ -199,7 +203,7 @@ class KeyManagement(LocalCore):
         records = self._purge_due_deletions()
         target = None if key_id is None else self._resolve(key_id, aliases=False).key_id
         rows = records.aliases(target)
-        chunk, truncated, next_marker = page(rows, lambda r: r.name, size, marker)
+        chunk, truncated, next_marker = page(rows, lambda r: r.name, size, marker, kind="aliases")
         entries = tuple(
             AliasListEntry(
                 alias_name=r.name,

@@ -122,7 +122,9 @@ class Rotation(LocalCore):
         if key.state == ENABLED:
             self._rotate_if_due(key)
         versions = self._store.reader.rotations(key.key_id)
-        chunk, truncated, next_marker = page(versions, lambda v: f"{v.version:010d}", size, marker)
+        chunk, truncated, next_marker = page(
+            versions, lambda v: f"{v.version:010d}", size, marker, kind=f"rotations {key.key_id}"
+        )
         entries = tuple(
             RotationsListEntry(
                 key_id=self._arn(key.key_id),

@@ -4,8 +4,9 @@ Another local user who can write to the folder could plant ``root.key`` or empty
 files before the first use and later read every backing key; one who can read ``root.key`` holds
 the root key. So the folder and each file must be owned by the current user and not writable by
 group or others (``root.key`` not readable either), no file may be a symbolic link, and missing
-folders are created 0700 whatever the umask. Once the folder is private, nobody else can add or
-replace a name in it, so the checks cannot be raced.
+folders are created 0700 whatever the umask. Once the folder is private, and every folder on the
+way to it is closed to other writers (see ``prepare_home``), nobody else can add or replace a
+name in it or replace the folder itself, so the checks cannot be raced.
 """
 
 from __future__ import annotations
@@ -54,12 +55,98 @@ def _check(path: Path, info: os.stat_result, *, what: str, secret: bool) -> None
         )
 
 
+def _private_group(gid: int) -> bool:
+    """A user-private group: the user's own group, with no other member listed in it."""
+    try:
+        import grp
+        import pwd
+
+        members = set(grp.getgrgid(gid).gr_mem)
+        name = pwd.getpwuid(os.geteuid()).pw_name
+    except (ImportError, KeyError):
+        return False
+    return gid == os.getegid() and members <= {name}
+
+
+def _check_on_the_way(home: Path, path: str, info: os.stat_result) -> None:
+    """A folder on the way to the keystore: nobody but the user or root may replace its entries.
+
+    A sticky folder (such as /tmp) lets others add entries but not rename or remove ours.
+    """
+    uid = _uid()
+    if uid is not None and info.st_uid not in (0, uid):
+        raise KeystoreError(
+            f"refusing to use the keystore folder {home}: {path} on the way to it belongs to "
+            f"{_describe_owner(info.st_uid)}, who could replace the keystore folder; "
+            "keep the keystore under folders of your own"
+        )
+    mode = stat.S_IMODE(info.st_mode)
+    if mode & stat.S_ISVTX:
+        return
+    if mode & 0o002 or (mode & 0o020 and not _private_group(info.st_gid)):
+        raise KeystoreError(
+            f"refusing to use the keystore folder {home}: others may write to {path} on the "
+            f"way to it (mode {mode:04o}) and replace the keystore folder; fix it with: "
+            f"chmod go-w {path}"
+        )
+
+
+def _check_path(home: Path, path: str, depth: int = 0) -> str | None:
+    """Walk ``path`` as the system resolves it, checking every folder looked into and every
+    link followed; returns the real path, or None where it stops existing.
+
+    Raises:
+        KeystoreError: a folder or link on the way is not safe (see ``_check_on_the_way``).
+    """
+    if depth > 40:
+        raise KeystoreError(f"refusing to use the keystore folder {home}: too many links")
+    parts = Path(path).parts
+    current = parts[0]
+    for index, name in enumerate(parts[1:], start=1):
+        last = index == len(parts) - 1
+        _check_on_the_way(home, current, os.lstat(current))
+        candidate = os.path.join(current, name)
+        try:
+            info = os.lstat(candidate)
+        except FileNotFoundError:
+            return None  # created below, 0700, in a folder just checked
+        if stat.S_ISLNK(info.st_mode):
+            uid = _uid()
+            if info.st_uid not in (0, uid):  # in a sticky folder its owner may repoint it
+                raise KeystoreError(
+                    f"refusing to use the keystore folder {home}: the link {candidate} on the "
+                    f"way to it belongs to {_describe_owner(info.st_uid)}"
+                )
+            target = os.path.join(current, os.readlink(candidate))
+            resolved = _check_path(home, target, depth + 1)
+            if resolved is None:
+                return None
+            current = resolved
+        elif name == "..":
+            current = os.path.dirname(current)
+        else:
+            current = candidate
+        if last:
+            return current
+    return current
+
+
 def prepare_home(home: Path) -> None:
     """Create the keystore folder (and missing parents) 0700, then check that it is private.
 
+    Every folder on the way to it, and every link followed, must belong to the user or root
+    and be closed to other writers (or sticky): otherwise another user could move the keystore
+    folder away and put one of their own in its place between these checks and the opens.
+
     Raises:
-        KeystoreError: it is not a folder, not the current user's, or writable by others.
+        KeystoreError: it is not a folder, not the current user's, or writable by others, or a
+            folder or link on the way to it is not safe.
     """
+    if _uid() is not None:
+        try:
+            _check_path(home, os.path.join(os.getcwd(), home))
+        except OSError as e:
+            raise KeystoreError(f"cannot use the keystore folder {home}: {e.strerror}") from None
     missing: list[Path] = []
     folder = home
     while not os.path.lexists(folder) and folder != folder.parent:
