@@ -666,3 +666,34 @@ def test_interrupted_prefix_rewrap_starts_nothing_new(
     assert moved == keys[:2]  # the two in flight; the two queued were not started
     for key in keys:  # every object reads, moved or not
         assert client.get_object(Bucket=bucket, Key=key)["Body"].read() == key.encode()
+
+
+def test_objects_deleted_after_listing_are_skipped_not_failed(
+    s3: Any, bucket: str, local_kms: LocalKeyService, local_key: KmsKey
+) -> None:
+    """A prefix whose listing changes underneath: an object deleted between the listing and its
+    turn has nothing left to rewrap. Before, it was a failure (404 from HeadObject) and the CLI
+    exited 1 as if a key had refused."""
+    client = EncryptedS3Client(s3, keys=local_key)
+    keys = [f"p/{i}" for i in range(5)]
+    for key in keys:
+        client.put_object(Bucket=bucket, Key=key, Body=b"x")
+    local_kms.rotate_key_on_demand(key_id=local_key.key_id)
+
+    class DeletingS3:
+        """Another process deletes p/2 just after the listing."""
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(s3, name)
+
+        def head_object(self, **kwargs: Any) -> Any:
+            if kwargs["Key"] == "p/2":
+                s3.delete_object(Bucket=bucket, Key="p/2")
+            return s3.head_object(**kwargs)
+
+    summary = EncryptedS3Client(DeletingS3(), keys=local_key).rewrap_prefix(bucket, "p/")
+    assert (summary.rewrapped, summary.skipped, summary.failed) == (4, 1, 0)
+    [gone] = [r for r in summary.results if r.status == "skipped"]
+    assert gone.key == "p/2" and gone.reason == "deleted since it was listed"
+    with pytest.raises(Exception, match=r"404|Not Found"):  # one object asked for by name
+        client.rewrap_object(bucket, "p/2")
