@@ -11,8 +11,8 @@ keep-alive: a trivial app answered 26,000 requests/s on granian (WSGI) against 1
 GenerateDataKey per request) granian stayed ahead of uvicorn, which must also move the
 synchronous key service off its event loop. granian's WSGI bridge, used first, gave each body to
 a thread to read with no deadline, so a few silent clients stalled the server; its RSGI interface
-with our own front costs about the same CPU per request (0.45-0.5 ms per GenerateDataKey, one
-worker) and finishes requests in flight on SIGTERM too.
+with our own front costs about the same CPU per request (0.45-0.5 ms of the worker's CPU per
+GenerateDataKey against 0.4-0.5 ms, one worker) and finishes requests in flight on SIGTERM too.
 
 On SIGTERM or SIGINT granian stops accepting connections, lets every request in flight finish, and
 the worker closes the keystore. Every keystore write is one SQLite transaction, so even a worker
