@@ -172,7 +172,10 @@ def _check_url(url: object, what: str) -> str:
 def _failure(url: str, what: str, error: BaseException) -> S3PresignedUrlError:
     """A fetch or read failure, named by its kind: the texts of urllib's and http.client's
     errors may quote the URL with its signature, or the server's bytes."""
-    if isinstance(error, (TimeoutError, socket.timeout)):
+    inner_reason = getattr(error, "reason", None)
+    if isinstance(error, (TimeoutError, socket.timeout)) or isinstance(
+        inner_reason, (TimeoutError, socket.timeout)
+    ):
         reason = "timed out"
     elif isinstance(error, urllib.error.URLError) and isinstance(error.reason, str):
         reason = error.reason  # "no host given", "unknown url type": no URL in them
