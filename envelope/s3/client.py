@@ -21,7 +21,7 @@ from envelope.s3.presign import PresignMethods
 from envelope.s3.ranges import RangeMethods
 from envelope.s3.results import OpenObject, Prepared, S3ObjectInfo
 from envelope.s3.rewrap import RewrapMethods
-from envelope.s3.stored import INSTRUCTION_SUFFIX, read_metadata
+from envelope.s3.stored import INSTRUCTION_SUFFIX, instruction_slot, read_metadata
 from envelope.s3.transfer import TransferMethods, upload_stream
 
 MIB = 1024 * 1024
@@ -173,6 +173,22 @@ class EncryptedS3Client(TransferMethods, RewrapMethods, RangeMethods, PresignMet
         on_object, body = md.split_for_instruction_file(prepared.meta)
         return {**user, **on_object}, body
 
+    def check_instruction_file_slot(self, *, bucket: str, key: str) -> None:
+        """Refuse to write ``key`` with an instruction file when ``KEY.instruction`` is an object
+        of its own (one without the S3EC's instruction-file marker): the instruction file would
+        replace it. Called before the object is written.
+
+        Raises:
+            S3EncryptionError: ``KEY.instruction`` exists and is not an instruction file.
+        """
+        if instruction_slot(self._s3, bucket, key + INSTRUCTION_SUFFIX) != "foreign":
+            return
+        raise S3EncryptionError(
+            f"{key + INSTRUCTION_SUFFIX!r} exists and is not an instruction file (it has no "
+            f"{md.INSTRUCTION_MARKER} metadata): writing {key!r} with an instruction file would "
+            "replace it; rename one of them, or keep the metadata in the object's headers"
+        )
+
     def write_instruction_file(self, *, bucket: str, key: str, body: bytes | None) -> None:
         """Store an object's instruction file, after the object itself.
 
@@ -257,6 +273,8 @@ class EncryptedS3Client(TransferMethods, RewrapMethods, RangeMethods, PresignMet
         metadata, instruction = self.store_metadata(
             prepared, user_metadata=extra.pop("Metadata", None), instruction_file=instruction_file
         )
+        if instruction is not None:
+            self.check_instruction_file_slot(bucket=bucket, key=key)
         result: dict[str, Any] = self._s3.put_object(
             Bucket=bucket, Key=key, Body=body, Metadata=metadata, **extra
         )
@@ -403,9 +421,12 @@ class EncryptedS3Client(TransferMethods, RewrapMethods, RangeMethods, PresignMet
         InstructionFileSuffix: str = INSTRUCTION_SUFFIX,
         **kwargs: Any,
     ) -> dict[str, Any]:
-        """Delete an object and its instruction file (client.md: DeleteObject)."""
+        """Delete an object and its instruction file (client.md: DeleteObject), but never an
+        object of its own that only has the instruction file's name."""
         result: dict[str, Any] = self._s3.delete_object(Bucket=Bucket, Key=Key, **kwargs)
-        self._s3.delete_object(Bucket=Bucket, Key=Key + InstructionFileSuffix)
+        name = Key + InstructionFileSuffix
+        if instruction_slot(self._s3, Bucket, name) == "instruction":
+            self._s3.delete_object(Bucket=Bucket, Key=name)
         return result
 
 

@@ -91,6 +91,8 @@ def upload_stream(
     metadata, instruction = client.store_metadata(
         prepared, user_metadata=user_metadata, instruction_file=instruction_file
     )
+    if instruction is not None:
+        client.check_instruction_file_slot(bucket=bucket, key=key)
     if not large and len(first) <= client.multipart_threshold:
         body = encrypt_bytes(prepared.key, first)
         result: dict[str, Any] = s3.put_object(
