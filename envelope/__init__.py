@@ -25,6 +25,7 @@ _EXPORTS: dict[str, str] = {
     "inspect": "envelope.message",
     "rewrap": "envelope.message",
     "KmsKey": "envelope.message",
+    "KmsDiscovery": "envelope.message",
     "RawAesKey": "envelope.message",
     "RawRsaKey": "envelope.message",
     "DataKeyCache": "envelope.message",

@@ -232,6 +232,10 @@ class LegacySuiteError(MessageError):
     """The message uses a suite without key commitment and ``allow_legacy`` was not given."""
 
 
+class SignedMessageError(MessageError):
+    """The message uses a signed suite and the caller accepts unsigned messages only."""
+
+
 class EncryptionContextMismatchError(MessageError):
     """A required encryption context pair is missing or different, or a reserved key was used."""
 

@@ -5,11 +5,32 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import signal
 import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
+
+_DEFERRED = {getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)}
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold SIGINT, SIGTERM and SIGHUP until the block ends (where the platform allows).
+
+    Creating a temporary file and remembering its name must happen as one step: a signal
+    handler that raises between the two would leave a file nobody removes.
+    """
+    block = getattr(signal, "pthread_sigmask", None)
+    if block is None:
+        yield
+        return
+    previous = block(signal.SIG_BLOCK, _DEFERRED)
+    try:
+        yield
+    finally:
+        block(signal.SIG_SETMASK, previous)
 
 
 @contextlib.contextmanager
@@ -37,8 +58,12 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     else:
         if not stat.S_ISREG(info.st_mode):
             raise OSError(errno.EEXIST, "exists and is not a regular file", str(target))
-    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    temp = None
     try:
+        with signals_deferred():
+            fd, temp = tempfile.mkstemp(
+                prefix=f".{target.name}.", suffix=".part", dir=target.parent
+            )
         with os.fdopen(fd, "wb") as handle:
             yield handle
             handle.flush()
@@ -47,6 +72,7 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
             os.chmod(temp, target.stat().st_mode & 0o7777)
         os.replace(temp, target)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
+        if temp is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
         raise

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -12,7 +14,7 @@ import typer
 from envelope import __version__
 from envelope.errors import EnvelopeError
 from envelope_cli import keyops, keys, keystore, messages, principal, s3, s3_urls, serve
-from envelope_cli.common import CliError, state, terminal_safe
+from envelope_cli.common import CliError, CliUsageError, state, terminal_safe
 
 app = typer.Typer(
     name="envelope",
@@ -63,10 +65,37 @@ def _error(message: str, hint: str | None = None) -> None:
         sys.stderr.write(f"envelope: hint: {terminal_safe(hint)}\n")
 
 
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived: unwind like Ctrl-C, so temporary files are removed."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+_SIGNALS = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n))
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    # Later signals must not interrupt the clean-up this one starts.
+    for other in (*_SIGNALS, signal.SIGINT):
+        signal.signal(other, signal.SIG_IGN)
+    raise Terminated(signum)
+
+
 def main() -> None:
-    """Run the CLI: expected failures print ``envelope: error: ...`` and exit 1."""
+    """Run the CLI: expected failures print ``envelope: error: ...`` and exit 1.
+
+    Usage errors exit 2. SIGINT, SIGTERM and SIGHUP unwind the command (its temporary files
+    are removed, no partial output is left) and exit with 128 + the signal number.
+    """
+    for signum in _SIGNALS:
+        signal.signal(signum, _on_signal)
     try:
         app(prog_name="envelope")
+    except CliUsageError as e:
+        _error(str(e), e.hint)
+        sys.exit(2)
     except CliError as e:
         _error(str(e), e.hint)
         sys.exit(1)
@@ -83,4 +112,7 @@ def main() -> None:
         sys.exit(1)
     except KeyboardInterrupt:
         _error("interrupted")
-        sys.exit(130)
+        sys.exit(128 + signal.SIGINT)
+    except Terminated as e:
+        _error(f"terminated by {signal.Signals(e.signum).name}")
+        sys.exit(128 + e.signum)

@@ -7,13 +7,15 @@ import contextlib
 import datetime as dt
 import json
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, BinaryIO, cast
 
 from envelope.errors import EnvelopeError
-from envelope.files import atomic_write
+from envelope.files import atomic_write, signals_deferred
 from envelope.keys.base import KeyService
 
 
@@ -23,6 +25,10 @@ class CliError(EnvelopeError):
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
         self.hint = hint
+
+
+class CliUsageError(CliError):
+    """The options do not fit together or one is missing: exit code 2, like other usage errors."""
 
 
 class _State:
@@ -130,6 +136,43 @@ def atomic_output(path: str) -> Iterator[BinaryIO]:
     with contextlib.ExitStack() as stack:
         stack.push(writer)
         yield handle
+
+
+_COPY_CHUNK = 1024 * 1024
+
+
+@contextlib.contextmanager
+def verified_output(path: str, *, spool: bool) -> Iterator[BinaryIO]:
+    """Like :func:`atomic_output`; with ``spool``, standard output too gets only verified data.
+
+    A signed message's signature is checked only at its end (decrypt.md, "Security
+    Considerations": released plaintext "MUST NOT be considered signed data until this operation
+    finishes successfully"). For ``-`` and ``spool`` the plaintext goes to a private temporary
+    file (mode 0600 in a new 0700 folder) and is copied to standard output only when the block
+    ends without an exception; the folder is removed in every case, signals included.
+    """
+    if path != "-" or not spool:
+        with atomic_output(path) as handle:
+            yield handle
+        return
+    refuse_terminal(sys.stdout)
+    folder = None
+    try:
+        with signals_deferred():
+            folder = tempfile.mkdtemp(prefix="envelope-")  # 0700, created by us alone
+        fd, name = tempfile.mkstemp(dir=folder, suffix=".part")  # 0600, O_EXCL
+        with os.fdopen(fd, "w+b") as spooled:
+            os.unlink(name)  # the data lives only as long as this descriptor
+            yield spooled
+            spooled.flush()
+            spooled.seek(0)
+            out = sys.stdout.buffer
+            while chunk := spooled.read(_COPY_CHUNK):
+                out.write(chunk)
+            out.flush()
+    finally:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def input_size(stream: BinaryIO) -> int | None:

@@ -14,6 +14,7 @@ import typer
 
 from envelope_cli.common import (
     CliError,
+    CliUsageError,
     atomic_output,
     input_size,
     key_service,
@@ -21,17 +22,52 @@ from envelope_cli.common import (
     parse_context,
     print_json,
     terminal_safe,
+    verified_output,
 )
 
 if TYPE_CHECKING:
     from envelope.keys.base import KeyService
-    from envelope.message import KmsKey, MessageInfo
+    from envelope.message import KmsKey, MessageInfo, WrappingKey
 
 InputArg = Annotated[str, typer.Argument(help="Input file, or - for standard input.")]
 OutputOpt = Annotated[str, typer.Option("--output", "-o", help="Output file, or - for stdout.")]
 ContextOpt = Annotated[
     list[str] | None,
     typer.Option("--context", "-c", help="Encryption context pair KEY=VALUE (repeatable)."),
+]
+
+KeyOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--key",
+        "-k",
+        help="Only this KMS key may open the message (key id, ARN or alias; repeatable). "
+        "Other keys the message names are never asked.",
+    ),
+]
+DiscoveryOpt = Annotated[
+    bool,
+    typer.Option(
+        "--discovery",
+        help="Ask the key service for whichever KMS key the message names. The AWS backend "
+        "needs this or --key.",
+    ),
+]
+DiscoveryAccountOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--discovery-account",
+        help="With --discovery: only keys of this AWS account (repeatable).",
+    ),
+]
+MaxEdksOpt = Annotated[
+    int,
+    typer.Option(
+        "--max-encrypted-data-keys",
+        min=1,
+        max=65535,
+        help="Refuse messages with more encrypted data keys than this, before reading them.",
+    ),
 ]
 
 # Inputs smaller than this finish before a progress bar would be worth drawing.
@@ -83,9 +119,9 @@ class _Replay:
                 head += self._raw.read(size - len(head))
             return head
         data = self._raw.read(size)
-        if self._recording:
+        if self._recording and data:
             self._recorded += data
-        return data
+        return data  # None (a non-blocking source with nothing ready) passes through
 
     def readinto(self, buffer: Any) -> int:
         data = self.read(len(buffer))
@@ -96,10 +132,68 @@ class _Replay:
         return True
 
 
-def _message_keys(service: KeyService, arns: list[str]) -> list[KmsKey]:
+def _message_keys(service: KeyService, key_ids: list[str]) -> list[KmsKey]:
     from envelope.message import KmsKey
 
-    return [KmsKey(service, arn) for arn in arns]
+    return [KmsKey(service, key_id) for key_id in key_ids]
+
+
+def _check_key_options(key: list[str] | None, discovery: bool, accounts: list[str] | None) -> None:
+    if key and discovery:
+        raise CliUsageError("give --key or --discovery, not both")
+    if accounts and not discovery:
+        raise CliUsageError("--discovery-account needs --discovery")
+
+
+def _is_local(service: KeyService) -> bool:
+    local = sys.modules.get("envelope.keys.local")
+    return local is not None and isinstance(service, local.LocalKeyService)
+
+
+def _unwrapping_keys(
+    service: KeyService,
+    info: MessageInfo,
+    key: list[str] | None,
+    discovery: bool,
+    accounts: list[str] | None,
+) -> list[WrappingKey]:
+    """The keys that may open a message: strict (--key), discovery, or the local keystore's.
+
+    aws-kms-keyring.md (strict: only the named keys are asked) and aws-kms-discovery-keyring.md
+    (discovery, with an optional account filter). Without either, only the local backend may
+    use the keys the header names -- its keystore holds nothing else; any other backend would
+    call whatever key ARN a message names (the AWS Encryption CLI advisory GMS-2020-6).
+    """
+    from envelope.message import KmsDiscovery
+
+    if key:
+        return list(_message_keys(service, key))
+    if not any(e.provider_id == "aws-kms" for e in info.encrypted_data_keys):
+        raise CliError(
+            "the message has no data key wrapped by a KMS key",
+            hint="raw AES/RSA wrapping keys are for the Python API (envelope.decrypt)",
+        )
+    if discovery:
+        return [KmsDiscovery(service, accounts=accounts or None)]
+    if not _is_local(service):
+        raise CliUsageError(
+            "name the keys that may open the message: --key KEY (repeatable), or --discovery "
+            "[--discovery-account ACCOUNT] to ask for whichever key the message names",
+            hint="with the AWS backend a message could otherwise make envelope call any "
+            "account's key",
+        )
+    return [KmsDiscovery(service)]
+
+
+def _read_header(raw: BinaryIO, max_edks: int) -> tuple[BinaryIO, MessageInfo]:
+    """Read the header (with the EDK cap) and return a stream rewound to the message start."""
+    from envelope.message import inspect
+
+    replay = _Replay(raw)
+    src = cast(BinaryIO, replay)
+    info = inspect(src, max_encrypted_data_keys=max_edks)
+    replay.rewind()
+    return src, info
 
 
 def encrypt(
@@ -141,42 +235,47 @@ def decrypt(
     source: InputArg = "-",
     output: OutputOpt = ...,  # type: ignore[assignment]
     context: ContextOpt = None,
+    key: KeyOpt = None,
+    discovery: DiscoveryOpt = False,
+    discovery_account: DiscoveryAccountOpt = None,
+    unsigned_only: Annotated[
+        bool,
+        typer.Option(
+            "--unsigned-only",
+            help="Refuse signed messages right after the header, before any key is asked.",
+        ),
+    ] = False,
     allow_legacy: Annotated[
         bool, typer.Option(help="Also accept the older suites without key commitment.")
     ] = False,
+    max_encrypted_data_keys: MaxEdksOpt = 10,
 ) -> None:
-    """Decrypt an AWS Encryption SDK message; no output appears unless it authenticates."""
+    """Decrypt an AWS Encryption SDK message; no output appears unless it authenticates.
+
+    A signed message decrypted to standard output is spooled to a private temporary file and
+    copied out only after its signature verified.
+    """
     from envelope.message import decrypt_stream
 
     encryption_context = parse_context(context)
-    with key_service() as kms, open_input(source) as raw, atomic_output(output) as dst:
-        src, keys = _keys_of_message(kms, raw)
-        with _progress(raw, "decrypting") as progress:
+    _check_key_options(key, discovery, discovery_account)
+    with key_service() as kms, open_input(source) as raw:
+        src, info = _read_header(raw, max_encrypted_data_keys)
+        keys = _unwrapping_keys(kms, info, key, discovery, discovery_account)
+        with (
+            verified_output(output, spool=info.signed) as dst,
+            _progress(raw, "decrypting") as progress,
+        ):
             decrypt_stream(
                 src,
                 dst,
                 keys=keys,
                 encryption_context=encryption_context,
                 allow_legacy=allow_legacy,
+                max_encrypted_data_keys=max_encrypted_data_keys,
+                signed=not unsigned_only,
                 progress=progress,
             )
-
-
-def _keys_of_message(kms: KeyService, raw: BinaryIO) -> tuple[BinaryIO, list[KmsKey]]:
-    """Read the header for the ARNs of its ``aws-kms`` data keys; return a rewound stream."""
-    from envelope.message import inspect
-
-    replay = _Replay(raw)
-    src = cast(BinaryIO, replay)
-    info = inspect(src)
-    replay.rewind()
-    arns = [e.provider_info for e in info.encrypted_data_keys if e.provider_id == "aws-kms"]
-    if not arns:
-        raise CliError(
-            "the message has no data key wrapped by a KMS key",
-            hint="raw AES/RSA wrapping keys are for the Python API (envelope.decrypt)",
-        )
-    return src, _message_keys(kms, arns)
 
 
 def rewrap(
@@ -185,29 +284,60 @@ def rewrap(
         str | None,
         typer.Option("--to", help="Wrap under this key (default: each key's newest version)."),
     ] = None,
+    key: KeyOpt = None,
+    discovery: DiscoveryOpt = False,
+    discovery_account: DiscoveryAccountOpt = None,
+    max_encrypted_data_keys: MaxEdksOpt = 10,
 ) -> None:
     """Re-wrap the data keys of messages (header only; the body bytes stay as they are)."""
     from envelope.message import rewrap as rewrap_message
 
+    _check_key_options(key, discovery, discovery_account)
     with key_service() as kms:
         targets = _message_keys(kms, [to]) if to else None
         for path in files:
             with open_input(path) as raw, atomic_output(path) as dst:
-                src, keys = _keys_of_message(kms, raw)
-                info = rewrap_message(src, dst, keys=keys, to=targets)
-            arns = ", ".join(e.provider_info for e in info.encrypted_data_keys)
+                src, info = _read_header(raw, max_encrypted_data_keys)
+                keys = _unwrapping_keys(kms, info, key, discovery, discovery_account)
+                new = rewrap_message(
+                    src, dst, keys=keys, to=targets, max_encrypted_data_keys=max_encrypted_data_keys
+                )
+            arns = ", ".join(e.provider_info for e in new.encrypted_data_keys)
             typer.echo(f"rewrapped {path}: {arns}", err=True)  # stdout may be the message
 
 
 def inspect_command(
     source: InputArg,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    key: KeyOpt = None,
+    discovery: DiscoveryOpt = False,
+    discovery_account: DiscoveryAccountOpt = None,
+    context: ContextOpt = None,
+    max_encrypted_data_keys: MaxEdksOpt = 10,
 ) -> None:
-    """Show a message's header: suite, context, key ids, frame length (nothing secret)."""
+    """Show a message's header: suite, context, key ids, frame length (nothing secret).
+
+    With --key or --discovery the header is authenticated first (the data key is unwrapped and
+    the key commitment and header tag are checked); without them nothing is asked of any key
+    and the header is shown as the message claims it.
+    """
     from envelope.message import inspect
 
-    with open_input(source) as src:
-        info = inspect(src)
+    _check_key_options(key, discovery, discovery_account)
+    encryption_context = parse_context(context)
+    with open_input(source) as raw:
+        if not key and not discovery:
+            info = inspect(raw, max_encrypted_data_keys=max_encrypted_data_keys)
+        else:
+            with key_service() as kms:
+                src, claimed = _read_header(raw, max_encrypted_data_keys)
+                keys = _unwrapping_keys(kms, claimed, key, discovery, discovery_account)
+                info = inspect(
+                    src,
+                    keys=keys,
+                    encryption_context=encryption_context,
+                    max_encrypted_data_keys=max_encrypted_data_keys,
+                )
     if as_json:
         print_json(info.to_json())
         return
@@ -215,7 +345,7 @@ def inspect_command(
 
 
 def _describe_message(info: MessageInfo) -> str:
-    kind = "signed (ECDSA P-384)" if info.signed else "unsigned"
+    kind = f"signed, {info.signature_algorithm}" if info.signed else "unsigned"
     content = info.content_type
     if content == "framed":
         content += f", {info.frame_length}-byte frames"
@@ -227,6 +357,8 @@ def _describe_message(info: MessageInfo) -> str:
         f"{'Message id:':<12} {info.message_id}",
         f"{'Content:':<12} {content}",
         f"{'Context:':<12} {context or '(none)'}",
+        f"{'Verified:':<12} "
+        + ("yes (key commitment and header tag)" if info.verified else "no (no key was asked)"),
     ]
     for n, edk in enumerate(info.encrypted_data_keys):
         label = "Data keys:" if n == 0 else ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from envelope.message.api import decrypt, decrypt_stream, encrypt, encrypt_stream, inspect
+from envelope.message.discovery import KmsDiscovery
 from envelope.message.header import EncryptedDataKey
 from envelope.message.info import EncryptedDataKeyInfo, MessageInfo
 from envelope.message.materials import DataKeyCache as DataKeyCacheProtocol
@@ -20,6 +21,7 @@ __all__ = [
     "EncryptedDataKey",
     "EncryptedDataKeyInfo",
     "EncryptionMaterials",
+    "KmsDiscovery",
     "KmsKey",
     "MessageInfo",
     "RawAesKey",

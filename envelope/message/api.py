@@ -1,13 +1,14 @@
 """encrypt / decrypt / encrypt_stream / decrypt_stream / inspect: AWS Encryption SDK messages.
 
 Streaming rules: ``decrypt_stream`` writes a frame's plaintext only after that frame's tag has
-verified, and it holds back the last frame until every remaining check (signature, trailing
-bytes) has passed. For signed suites (0x0578 and the legacy signed suites) the ECDSA signature
-covers the whole message and can only be checked at the end: earlier frames are already
+verified, and it holds back the last non-empty frame until every remaining check (signature,
+trailing bytes) has passed. For signed suites (0x0578 and the legacy signed suites) the ECDSA
+signature covers the whole message and can only be checked at the end: earlier frames are already
 written when a bad signature is found, and ``decrypt_stream`` then raises
 ``MessageAuthenticationError`` -- the caller must discard the output (the CLI does, writing to a
-temporary file). Unframed bodies (read only) are authenticated as one piece, so in stream mode
-they are buffered in memory, and refused above ``MAX_STREAM_UNFRAMED`` bytes.
+temporary file), or pass ``signed=False`` to refuse signed messages right after the header.
+Unframed bodies (read only) are authenticated as one piece, so in stream mode they are buffered
+in memory, and refused above ``MAX_STREAM_UNFRAMED`` bytes.
 """
 
 from __future__ import annotations
@@ -23,8 +24,6 @@ from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from envelope.errors import (
-    LegacySuiteError,
-    MessageAuthenticationError,
     MessageError,
     MessageFormatError,
 )
@@ -41,26 +40,22 @@ from envelope.message.header import (
     FRAMED,
     MAX_FRAME_LENGTH,
     Header,
-    check_required_context,
     header_auth,
     parse_header,
     serialize_header,
-    verify_header_auth,
 )
 from envelope.message.info import MessageInfo, message_info
 from envelope.message.materials import (
     DataKeyCache,
     EncryptionMaterials,
     cache_key,
-    check_commitment,
     check_context_for_encrypt,
     create_materials,
     derive_keys,
-    load_verifier,
     signature_hash,
-    unwrap_data_key,
 )
-from envelope.message.reader import BytesReader, HashingReader, StreamReader
+from envelope.message.opening import open_header, verify_signature
+from envelope.message.reader import BytesReader, HashingReader, StreamReader, read_exactly
 from envelope.message.suites import DEFAULT_SUITE, WRITABLE_SUITES, Suite, get_suite
 from envelope.message.wrapping import WrappingKey
 
@@ -237,23 +232,6 @@ def encrypt(
     )
 
 
-def _read_full(source: BinaryIO, n: int) -> bytes:
-    data = source.read(n)
-    if data is None:
-        data = b""
-    if len(data) == n or not data:
-        return data
-    parts = [data]
-    got = len(data)
-    while got < n:
-        more = source.read(n - got)
-        if not more:
-            break
-        parts.append(more)
-        got += len(more)
-    return b"".join(parts)
-
-
 def encrypt_stream(
     source: BinaryIO,
     destination: BinaryIO,
@@ -281,7 +259,8 @@ def encrypt_stream(
         The message's header facts.
 
     Raises:
-        MessageError: As for :func:`encrypt`.
+        MessageError: As for :func:`encrypt`; also when ``source.read`` returns None (a
+            non-blocking source with no data ready is not at its end).
     """
     s = _check_encrypt_args(suite, frame_length)
     materials = _materials(s, keys, encryption_context, cache, None)
@@ -300,7 +279,7 @@ def encrypt_stream(
     frames = FrameEncryptor(aesgcm, message_id, frame_length)
     done = 0
     while True:
-        chunk = _read_full(source, frame_length)
+        chunk = read_exactly(source, frame_length)
         done += len(chunk)
         if len(chunk) == frame_length:
             emit(*frames.regular(chunk))
@@ -319,42 +298,6 @@ def encrypt_stream(
 # --- Decrypt -------------------------------------------------------------------------------------
 
 
-def _open_header(
-    reader: BytesReader | StreamReader,
-    keys: Sequence[WrappingKey],
-    encryption_context: Mapping[str, str] | None,
-    allow_legacy: bool,
-    max_encrypted_data_keys: int,
-) -> tuple[Header, AESGCM, bytes, bytes]:
-    header, header_bytes, auth = parse_header(
-        reader, max_encrypted_data_keys=max_encrypted_data_keys
-    )
-    suite = header.suite
-    if not suite.committing and not allow_legacy:
-        raise LegacySuiteError(
-            f"suite check failed: 0x{suite.id:04x} ({suite.name}) has no key commitment; "
-            "pass allow_legacy=True (--allow-legacy) to read it"
-        )
-    check_required_context(header.encryption_context, encryption_context)
-    data_key = unwrap_data_key(suite, header.encrypted_data_keys, keys, header.encryption_context)
-    content_key, commit_key = derive_keys(suite, data_key, header.message_id)
-    if suite.committing:
-        check_commitment(header.suite_data, commit_key)
-    aesgcm = AESGCM(content_key)
-    verify_header_auth(header_bytes, auth, aesgcm, header.version)
-    return header, aesgcm, header_bytes, auth
-
-
-def _verify_signature(header: Header, digest: bytes, signature: bytes) -> None:
-    from cryptography.exceptions import InvalidSignature
-
-    verifier = load_verifier(header.suite, header.encryption_context)
-    try:
-        verifier.verify(signature, digest, ec.ECDSA(Prehashed(signature_hash(header.suite))))
-    except InvalidSignature:
-        raise MessageAuthenticationError("signature check failed") from None
-
-
 def decrypt(
     message: bytes,
     *,
@@ -362,6 +305,7 @@ def decrypt(
     encryption_context: Mapping[str, str] | None = None,
     allow_legacy: bool = False,
     max_encrypted_data_keys: int = DEFAULT_MAX_EDKS,
+    signed: bool = True,
 ) -> bytes:
     """Decrypt a whole message held in memory; nothing is returned unless everything verified.
 
@@ -370,7 +314,10 @@ def decrypt(
         keys: Keys to try on the message's EDKs; EDKs of other providers are skipped.
         encryption_context: Pairs that must all be in the message's context.
         allow_legacy: Also read the non-committing suites 0x0014-0x0378.
-        max_encrypted_data_keys: Refuse messages with more EDKs than this.
+        max_encrypted_data_keys: Refuse messages with more EDKs than this, as soon as the EDK
+            count is read (65535 lifts the cap: it is the format's own limit).
+        signed: Accept signed suites (the default). ``False`` refuses a signed message right
+            after its header is read, before any key is asked.
 
     Returns:
         The plaintext.
@@ -382,12 +329,13 @@ def decrypt(
         EncryptionContextMismatchError: A required pair is missing or different.
         NoMatchingKeyError: No key unwraps any EDK.
         TooManyEncryptedDataKeysError: More EDKs than allowed.
+        SignedMessageError: A signed suite with ``signed=False``.
     """
     if not isinstance(message, (bytes, bytearray, memoryview)):
         raise MessageFormatError("message must be bytes")
     reader = BytesReader(message)
-    header, aesgcm, _, _ = _open_header(
-        reader, keys, encryption_context, allow_legacy, max_encrypted_data_keys
+    header, aesgcm, _, _, verifier = open_header(
+        reader, keys, encryption_context, allow_legacy, max_encrypted_data_keys, signed
     )
     result: bytes
     expected = None
@@ -409,7 +357,7 @@ def decrypt(
         signature = bytes(reader.read(length, "signature"))
         hasher = hashes.Hash(signature_hash(header.suite))
         hasher.update(memoryview(message)[:body_end])
-        _verify_signature(header, hasher.finalize(), signature)
+        verify_signature(header, verifier, hasher.finalize(), signature)
     if not reader.at_end():
         raise MessageFormatError(
             f"trailing bytes check failed: {reader.remaining()} bytes after the message"
@@ -425,13 +373,15 @@ def decrypt_stream(
     encryption_context: Mapping[str, str] | None = None,
     allow_legacy: bool = False,
     max_encrypted_data_keys: int = DEFAULT_MAX_EDKS,
+    signed: bool = True,
     progress: Callable[[int], None] | None = None,
 ) -> MessageInfo:
     """Decrypt a message from a stream, one frame in memory at a time.
 
-    Each frame's plaintext is written only after its tag verified; the last frame is written only
-    after the signature (signed suites) and the no-trailing-bytes check passed. A signed message
-    whose signature fails raises at the end, after earlier frames were written: discard the output.
+    Each frame's plaintext is written only after its tag verified; the last non-empty frame is
+    written only after the signature (signed suites) and the no-trailing-bytes check passed. A
+    signed message whose signature fails raises at the end, after earlier frames were written:
+    discard the output, or pass ``signed=False`` to refuse signed messages before any output.
 
     Args:
         source: Readable binary file object positioned at the message.
@@ -440,6 +390,7 @@ def decrypt_stream(
         encryption_context: As for :func:`decrypt`.
         allow_legacy: As for :func:`decrypt`.
         max_encrypted_data_keys: As for :func:`decrypt`.
+        signed: As for :func:`decrypt`.
         progress: Called with the plaintext bytes written so far.
 
     Returns:
@@ -450,8 +401,8 @@ def decrypt_stream(
         MessageFormatError.
     """
     stream = StreamReader(source)
-    header, aesgcm, header_bytes, auth = _open_header(
-        stream, keys, encryption_context, allow_legacy, max_encrypted_data_keys
+    header, aesgcm, header_bytes, auth, verifier = open_header(
+        stream, keys, encryption_context, allow_legacy, max_encrypted_data_keys, signed
     )
     hasher: hashes.Hash | None = None
     reader: StreamReader | HashingReader = stream
@@ -462,9 +413,14 @@ def decrypt_stream(
         reader = HashingReader(stream, hasher)
     write = destination.write
     done = 0
-    pending: bytes | None = None
+    # decrypt.md, "Decrypt the message body": the final frame's plaintext "MUST NOT be released
+    # until signature verification successfully completes". When the plaintext is a multiple of
+    # the frame length the final frame is empty, so the last non-empty frame is held back.
+    pending = b""
     for plaintext in decrypt_body(reader, aesgcm, header, max_unframed=MAX_STREAM_UNFRAMED):
-        if pending is not None:
+        if not plaintext:
+            continue
+        if pending:
             write(pending)
             done += len(pending)
             if progress is not None:
@@ -473,33 +429,53 @@ def decrypt_stream(
     if hasher is not None:
         length = int.from_bytes(stream.read(2, "signature length"), "big")
         signature = stream.read(length, "signature")
-        _verify_signature(header, hasher.finalize(), signature)
+        verify_signature(header, verifier, hasher.finalize(), signature)
     if not stream.at_end():
         raise MessageFormatError("trailing bytes check failed: bytes after the message")
-    if pending is not None:
+    if pending:
         write(pending)
         done += len(pending)
-        if progress is not None:
-            progress(done)
+    if progress is not None:
+        progress(done)
     return message_info(header)
 
 
-def inspect(message: bytes | bytearray | memoryview | BinaryIO) -> MessageInfo:
-    """Read a message's header (no key needed, nothing secret returned, the tag is not checked).
+def inspect(
+    message: bytes | bytearray | memoryview | BinaryIO,
+    *,
+    keys: Sequence[WrappingKey] | None = None,
+    encryption_context: Mapping[str, str] | None = None,
+    max_encrypted_data_keys: int = DEFAULT_MAX_EDKS,
+) -> MessageInfo:
+    """Read a message's header; nothing secret is returned, and only the header is read.
+
+    Without ``keys`` no key is asked and the header is not authenticated: treat what it says as
+    a claim. With ``keys`` the data key is unwrapped and the key commitment and header tag are
+    checked first (decrypt.md, "Verify the header"), and the result says ``verified=True``.
 
     Args:
-        message: The message bytes, or a binary stream positioned at it (only the header is read).
+        message: The message bytes, or a binary stream positioned at it.
+        keys: Keys to authenticate the header with (as for :func:`decrypt`).
+        encryption_context: With ``keys``: pairs that must be in the message's context.
+        max_encrypted_data_keys: Refuse headers with more EDKs than this, as :func:`decrypt` does
+            (65535 lifts the cap).
 
     Returns:
         The header facts.
 
     Raises:
         MessageFormatError: The header is malformed or truncated.
+        TooManyEncryptedDataKeysError: More EDKs than allowed.
+        MessageError: With ``keys``, the errors of :func:`decrypt` about the header.
     """
     reader: BytesReader | StreamReader
     if isinstance(message, (bytes, bytearray, memoryview)):
         reader = BytesReader(message)
     else:
         reader = StreamReader(message)
-    header, _, _ = parse_header(reader, max_encrypted_data_keys=0xFFFF)
-    return message_info(header)
+    if keys is None:
+        header, _, _ = parse_header(reader, max_encrypted_data_keys=max_encrypted_data_keys)
+        return message_info(header)
+    # Describing is not releasing plaintext: legacy suites' headers are checked too.
+    header = open_header(reader, keys, encryption_context, True, max_encrypted_data_keys, True)[0]
+    return message_info(header, verified=True)

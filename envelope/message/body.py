@@ -197,13 +197,22 @@ def decrypt_body(
 def scan_plaintext_length(data: bytes | bytearray, pos: int, header: Header) -> int | None:
     """The plaintext length of an in-memory body, from its length fields alone (nothing decrypted).
 
+    Every length is checked against the bytes actually present before it is trusted, so the
+    result is never more than ``len(data)``: the caller sizes a buffer from it, and the fields
+    are not authenticated yet (an edited 8-byte unframed length such as 2^64-1 must not become an
+    allocation).
+
     Returns None when the body is malformed; the caller then lets :func:`iter_frames` say why.
     """
     size = len(data)
     if header.content_type == UNFRAMED:
         if pos + IV_LENGTH + 8 > size:
             return None
-        return int.from_bytes(data[pos + IV_LENGTH : pos + IV_LENGTH + 8], "big")
+        n = int.from_bytes(data[pos + IV_LENGTH : pos + IV_LENGTH + 8], "big")
+        # message-body.md, "Encrypted Content Length": at most 2^36 - 32.
+        if n > MAX_UNFRAMED_LENGTH or pos + IV_LENGTH + 8 + n + TAG_LENGTH > size:
+            return None
+        return n
     frame_length = header.frame_length
     step = regular_frame_size(frame_length)
     total = 0
@@ -212,7 +221,9 @@ def scan_plaintext_length(data: bytes | bytearray, pos: int, header: Header) -> 
             if pos + 24 > size:
                 return None
             n = int.from_bytes(data[pos + 20 : pos + 24], "big")
-            return total + n if n <= frame_length else None
+            if n > frame_length or pos + final_frame_size(n) > size:
+                return None
+            return total + n
         total += frame_length
         pos += step
     return None

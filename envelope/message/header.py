@@ -23,7 +23,6 @@ from envelope.errors import (
     MessageFormatError,
     TooManyEncryptedDataKeysError,
 )
-from envelope.message.reader import BytesReader
 from envelope.message.suites import COMMIT_KEY_LENGTH, IV_LENGTH, TAG_LENGTH, Suite, get_suite
 
 FRAMED = 2
@@ -35,6 +34,7 @@ MAX_FRAME_LENGTH = 2**31 - 1
 RESERVED_PREFIX = "aws-crypto-"
 PUBLIC_KEY_FIELD = "aws-crypto-public-key"
 _ZERO_IV = bytes(IV_LENGTH)
+_EDK_FIELDS = ("provider id", "provider info", "encrypted data key")
 _U16 = struct.Struct(">H").pack
 _last_context: tuple[tuple[tuple[str, str], ...], bytes] = ((), b"")
 
@@ -101,6 +101,8 @@ def serialize_context(context: Mapping[str, str]) -> bytes:
         raise MessageFormatError(
             "encryption context has more than 65535 pairs or a key/value over 65535 bytes"
         ) from None
+    except UnicodeEncodeError:
+        raise MessageFormatError("encryption context has text that is not valid UTF-8") from None
     if len(out) > 0xFFFF:
         raise MessageFormatError("serialized encryption context is longer than 65535 bytes")
     data = bytes(out)
@@ -264,22 +266,20 @@ def _text(raw: bytes, what: str) -> str:
         raise MessageFormatError(f"{what} is not valid UTF-8") from None
 
 
-class _Short(Exception):
-    """The buffer ends before ``end``: a stream reads more, an in-memory message is truncated."""
-
-    def __init__(self, end: int, what: str) -> None:
-        self.end = end
-        self.what = what
-
-
 def parse_header(
     reader: _Reader, *, max_encrypted_data_keys: int = DEFAULT_MAX_EDKS
 ) -> tuple[Header, bytes, bytes]:
     """Read and check a header and its authentication bytes (the tag is NOT verified here).
 
+    The fields are read in order, each byte once (decrypt.md, "Parse the header": "MUST process
+    those bytes sequentially"). The EDK count is checked against the cap as soon as it is read,
+    before any EDK byte ("as soon as that can be determined during deserializing decrypt MUST
+    process no more bytes and yield an error").
+
     Args:
         reader: A ``BytesReader`` or ``StreamReader`` positioned at the start of a message; it is
-            left just after the header authentication (a stream is never read past it).
+            left just after the header authentication (a stream is never read past it), or just
+            after the EDK count when that count is over the cap.
         max_encrypted_data_keys: Refuse headers with more EDKs than this, before reading them.
 
     Returns:
@@ -289,101 +289,71 @@ def parse_header(
         MessageFormatError: A field is malformed or the header is truncated.
         TooManyEncryptedDataKeysError: The EDK count exceeds the cap.
     """
-    if isinstance(reader, BytesReader):
-        try:
-            header, header_bytes, auth, end = _parse(
-                reader.data, reader.offset, max_encrypted_data_keys
-            )
-        except _Short as short:
-            raise MessageFormatError(f"message is truncated: {short.what} is incomplete") from None
-        reader.offset = end
-        return header, header_bytes, auth
-    # A stream: read exactly what the parser asks for, and parse again from the start.
-    buffer = bytearray()
-    while True:
-        try:
-            header, header_bytes, auth, _ = _parse(buffer, 0, max_encrypted_data_keys)
-        except _Short as short:
-            buffer += reader.read(short.end - len(buffer), short.what)
-            continue
-        return header, header_bytes, auth
-
-
-def _parse(data: bytes | bytearray, start: int, max_edks: int) -> tuple[Header, bytes, bytes, int]:
-    """Parse a header at ``data[start:]``; raise _Short when the data ends too early."""
-    size = len(data)
-    pos = start
-    if pos + 1 > size:
-        raise _Short(pos + 1, "version")
-    version = data[pos]
+    read = reader.read
+    first = read(1, "version")
+    version = first[0]
     if version == 1:
-        if pos + 20 > size:
-            raise _Short(pos + 20, "version 1 header")
-        if data[pos + 1] != V1_TYPE:
+        start = read(21, "version 1 header")  # type, suite, 16-byte message id, AAD length
+        if start[0] != V1_TYPE:
             raise MessageFormatError("header check failed: unknown message type")
-        pos += 2
-        id_length = 16
+        ids = start[1:]
     elif version == 2:
-        pos += 1
-        id_length = 32
+        start = read(36, "header start")  # suite, 32-byte message id, AAD length
+        ids = start
     else:
         raise MessageFormatError(f"header check failed: unknown message format version {version}")
-    if pos + id_length + 4 > size:
-        raise _Short(pos + id_length + 4, "header start")
-    suite = get_suite((data[pos] << 8) | data[pos + 1])
+    suite = get_suite((ids[0] << 8) | ids[1])
     if suite.message_version != version:
         raise MessageFormatError(
             f"header check failed: suite 0x{suite.id:04x} is not valid in format version {version}"
         )
-    pos += 2
-    message_id = bytes(data[pos : pos + id_length])
-    pos += id_length
-    aad_length = (data[pos] << 8) | data[pos + 1]
-    pos += 2
-    end = pos + aad_length + 2
-    if end > size:
-        raise _Short(end, "encryption context")
-    context = parse_context(bytes(data[pos : pos + aad_length])) if aad_length else {}
-    pos += aad_length
-    edk_count = (data[pos] << 8) | data[pos + 1]
-    pos += 2
+    message_id = bytes(ids[2:-2])
+    aad_length = (ids[-2] << 8) | ids[-1]
+    middle = read(aad_length + 2, "encryption context")  # the AAD, then the EDK count
+    context = parse_context(middle[:-2]) if aad_length else {}
+    edk_count = (middle[-2] << 8) | middle[-1]
     if edk_count == 0:
         raise MessageFormatError("header check failed: the message has no encrypted data key")
-    if edk_count > max_edks:
+    if edk_count > max_encrypted_data_keys:
         raise TooManyEncryptedDataKeysError(
-            f"encrypted data key count check failed: {edk_count} keys, the limit is {max_edks}"
+            f"encrypted data key count check failed: {edk_count} keys, "
+            f"the limit is {max_encrypted_data_keys}"
         )
+    check_public_key_field(suite, context)
+    parts = [first, start, middle]
+    append = parts.append
     edks = []
+    # Each read takes one field and the length prefix after it (after the last field: the first
+    # two bytes of the header tail), so every byte is still read once and in order.
+    prefix = read(2, "provider id")
+    append(prefix)
+    n = (prefix[0] << 8) | prefix[1]
     for _ in range(edk_count):
         fields = []
-        for what in ("provider id", "provider info", "encrypted data key"):
-            if pos + 2 > size:
-                raise _Short(pos + 2, what)
-            end = pos + 2 + ((data[pos] << 8) | data[pos + 1])
-            if end > size:
-                raise _Short(end, what)
-            fields.append(bytes(data[pos + 2 : end]))
-            pos = end
+        for what in _EDK_FIELDS:
+            chunk = read(n + 2, what)
+            append(chunk)
+            fields.append(bytes(chunk[:-2]))
+            n = (chunk[-2] << 8) | chunk[-1]
         edks.append(EncryptedDataKey(_text(fields[0], "provider id"), fields[1], fields[2]))
-    auth_length = IV_LENGTH + TAG_LENGTH if version == 1 else TAG_LENGTH
-    tail = 10 if version == 1 else 5 + COMMIT_KEY_LENGTH
-    end = pos + tail + auth_length
-    if end > size:
-        raise _Short(end, "header tail and authentication")
-    content_type = data[pos]
+    tail_length = 10 if version == 1 else 5 + COMMIT_KEY_LENGTH
+    rest = read(tail_length - 2 + header_auth_length(version), "header tail and authentication")
+    tail = bytes(parts[-1][-2:]) + bytes(rest[: tail_length - 2])
+    append(rest[: tail_length - 2])
+    auth = bytes(rest[tail_length - 2 :])
+    content_type = tail[0]
+    if version == 1:
+        if any(tail[1:5]):
+            raise MessageFormatError("header check failed: reserved field is not zero")
+        if tail[5] != IV_LENGTH:
+            raise MessageFormatError("header check failed: IV length is not 12")
+        frame_length = int.from_bytes(tail[6:10], "big")
+        suite_data = b""
+    else:
+        frame_length = int.from_bytes(tail[1:5], "big")
+        suite_data = tail[5:]
     if content_type not in CONTENT_TYPE_NAMES:
         raise MessageFormatError(f"header check failed: unknown content type {content_type}")
-    suite_data = b""
-    if version == 1:
-        if any(data[pos + 1 : pos + 5]):
-            raise MessageFormatError("header check failed: reserved field is not zero")
-        if data[pos + 5] != IV_LENGTH:
-            raise MessageFormatError("header check failed: IV length is not 12")
-        frame_length = int.from_bytes(data[pos + 6 : pos + 10], "big")
-    else:
-        frame_length = int.from_bytes(data[pos + 1 : pos + 5], "big")
-        suite_data = bytes(data[pos + 5 : pos + 5 + COMMIT_KEY_LENGTH])
-    pos += tail
     if content_type == FRAMED and not 0 < frame_length <= MAX_FRAME_LENGTH:
         raise MessageFormatError(f"header check failed: frame length {frame_length} out of range")
     if content_type == UNFRAMED and frame_length != 0:
@@ -398,4 +368,27 @@ def _parse(data: bytes | bytearray, start: int, max_edks: int) -> tuple[Header, 
         frame_length=frame_length,
         suite_data=suite_data,
     )
-    return header, bytes(data[start:pos]), bytes(data[pos:end]), end
+    return header, b"".join(parts), auth
+
+
+def check_public_key_field(suite: Suite, context: Mapping[str, str]) -> None:
+    """Check that ``aws-crypto-public-key`` is in the context if and only if the suite signs.
+
+    default-cmm.md, "Decrypt Materials": a signed suite without the key, or an unsigned suite
+    with it, "MUST fail without returning any decryption materials". Checked as the header is
+    read, so no frame of such a message is ever decrypted.
+
+    Raises:
+        MessageFormatError: The field is missing from a signed message or present in another.
+    """
+    present = PUBLIC_KEY_FIELD in context
+    if suite.signed and not present:
+        raise MessageFormatError(
+            f"header check failed: suite 0x{suite.id:04x} is signed but the encryption context "
+            f"has no {PUBLIC_KEY_FIELD}"
+        )
+    if present and not suite.signed:
+        raise MessageFormatError(
+            f"header check failed: suite 0x{suite.id:04x} is not signed but the encryption "
+            f"context has {PUBLIC_KEY_FIELD}"
+        )

@@ -32,6 +32,10 @@ class MessageInfo:
     content_type: str
     frame_length: int
     signed: bool
+    signature_algorithm: str | None = None
+    """``ECDSA P-256`` or ``ECDSA P-384`` for signed suites (from the suite table), else None."""
+    verified: bool = False
+    """True when the header's authentication tag (and key commitment) was checked with a key."""
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict of the fields (suite id as ``0x....`` text)."""
@@ -48,6 +52,8 @@ class MessageInfo:
             "content_type": self.content_type,
             "frame_length": self.frame_length,
             "signed": self.signed,
+            "signature_algorithm": self.signature_algorithm,
+            "verified": self.verified,
         }
 
 
@@ -58,8 +64,8 @@ def _provider_text(edk: EncryptedDataKey) -> str:
     return info.decode("utf-8", errors="backslashreplace")
 
 
-def message_info(header: Header) -> MessageInfo:
-    """Describe a parsed header."""
+def message_info(header: Header, *, verified: bool = False) -> MessageInfo:
+    """Describe a parsed header (``verified``: its tag was checked with the data key)."""
     return MessageInfo(
         version=header.version,
         suite_id=header.suite.id,
@@ -73,4 +79,6 @@ def message_info(header: Header) -> MessageInfo:
         content_type=CONTENT_TYPE_NAMES[header.content_type],
         frame_length=header.frame_length,
         signed=header.suite.signed,
+        signature_algorithm=header.suite.signature_algorithm,
+        verified=verified,
     )

@@ -62,16 +62,27 @@ class EncryptionMaterials:
 
 
 def check_context_for_encrypt(context: Mapping[str, str]) -> None:
-    """Refuse reserved ``aws-crypto-`` keys and non-string pairs.
+    """Refuse reserved ``aws-crypto-`` keys, non-string pairs and text with no UTF-8 form.
 
     Raises:
-        EncryptionContextMismatchError: A key uses the reserved prefix.
+        EncryptionContextMismatchError: A key uses the reserved prefix, or a key or value is not
+            a string or has a lone surrogate (the message names the key).
     """
     for key, value in context.items():
         if not isinstance(key, str) or not isinstance(value, str):
             raise EncryptionContextMismatchError(
                 "encryption context keys and values must be strings"
             )
+        # structures.md, "Encryption Context": "arbitrary, non-secret, UTF-8 encoded strings";
+        # a lone surrogate has no UTF-8 form.
+        for what, text in (("key", key), ("value of key", value)):
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                raise EncryptionContextMismatchError(
+                    f"encryption context check failed: the {what} {key!r} is not valid UTF-8 "
+                    "(it has a lone surrogate)"
+                ) from None
         if key.startswith(RESERVED_PREFIX):
             raise EncryptionContextMismatchError(
                 f"encryption context check failed: key {key!r} uses the reserved prefix "
@@ -216,7 +227,7 @@ def load_verifier(suite: Suite, context: Mapping[str, str]) -> ec.EllipticCurveP
     encoded = context.get(PUBLIC_KEY_FIELD)
     if encoded is None:
         raise MessageFormatError(
-            f"signed message has no {PUBLIC_KEY_FIELD} in its encryption context"
+            f"header check failed: signed message has no {PUBLIC_KEY_FIELD} in its context"
         )
     try:
         point = base64.b64decode(encoded, validate=True)
@@ -224,7 +235,9 @@ def load_verifier(suite: Suite, context: Mapping[str, str]) -> ec.EllipticCurveP
             _CURVES[suite.signing_curve or ""](), point
         )
     except ValueError:
-        raise MessageFormatError(f"signed message has a malformed {PUBLIC_KEY_FIELD}") from None
+        raise MessageFormatError(
+            f"header check failed: signed message has a malformed {PUBLIC_KEY_FIELD}"
+        ) from None
 
 
 def signature_hash(suite: Suite) -> hashes.HashAlgorithm:

@@ -4,7 +4,43 @@ from __future__ import annotations
 
 from typing import BinaryIO
 
-from envelope.errors import MessageFormatError
+from envelope.errors import MessageError, MessageFormatError
+
+NOT_EOF = (
+    "read check failed: the source returned None (a non-blocking stream with no data ready), "
+    "which is not the end of the input; give a blocking stream"
+)
+
+
+def read_exactly(source: BinaryIO, n: int) -> bytes:
+    """Read up to ``n`` bytes, fewer only at the end of the input; a ``None`` read is an error.
+
+    A non-blocking stream returns None when no data is ready yet (``io.RawIOBase.read``); taking
+    that for the end of the input would write a valid message of truncated data.
+
+    Raises:
+        MessageError: The source returned None.
+    """
+    return _complete(source, n, source.read(n))
+
+
+def _complete(source: BinaryIO, n: int, data: bytes | None) -> bytes:
+    """Finish a read of ``n`` bytes whose first ``source.read(n)`` returned ``data``."""
+    if data is None:
+        raise MessageError(NOT_EOF)
+    if len(data) == n or not data:
+        return data
+    parts = [data]
+    got = len(data)
+    while got < n:
+        more = source.read(n - got)
+        if more is None:
+            raise MessageError(NOT_EOF)
+        if not more:
+            break
+        parts.append(more)
+        got += len(more)
+    return b"".join(parts)
 
 
 class BytesReader:
@@ -46,23 +82,20 @@ class StreamReader:
         if n == 0:
             return b""
         data = self._source.read(n)
-        if data is None:
-            data = b""
+        if data is not None and len(data) == n:
+            return data
+        data = _complete(self._source, n, data)
         if len(data) < n:
-            parts = [data]
-            got = len(data)
-            while got < n:
-                more = self._source.read(n - got)
-                if not more:
-                    raise MessageFormatError(f"message is truncated: {what} needs {n} bytes")
-                parts.append(more)
-                got += len(more)
-            data = b"".join(parts)
+            raise MessageFormatError(f"message is truncated: {what} needs {n} bytes")
         return data
 
     def at_end(self) -> bool:
-        """True when the stream has no more bytes (reads one byte to find out)."""
-        return not self._source.read(1)
+        """True when the stream has no more bytes (reads one byte to find out).
+
+        Raises:
+            MessageError: The source returned None (no data ready is not the end).
+        """
+        return not read_exactly(self._source, 1)
 
 
 class HashingReader:

@@ -31,7 +31,7 @@ from envelope.message.header import (
 from envelope.message.info import MessageInfo, message_info
 from envelope.message.materials import check_commitment, derive_keys, unwrap_data_key
 from envelope.message.reader import StreamReader
-from envelope.message.wrapping import KmsKey, WrappingKey
+from envelope.message.wrapping import WrappingKey
 
 _COPY_CHUNK = 1024 * 1024
 
@@ -118,8 +118,9 @@ def _to_newest(
     edk: EncryptedDataKey, keys: Sequence[WrappingKey], context: Mapping[str, str]
 ) -> EncryptedDataKey:
     for key in keys:
-        if isinstance(key, KmsKey):
-            moved = key.reencrypt(edk, context)
+        reencrypt = getattr(key, "reencrypt", None)  # KmsKey, KmsDiscovery
+        if reencrypt is not None:
+            moved: EncryptedDataKey | None = reencrypt(edk, context)
             if moved is not None:
                 return moved
     return edk

@@ -38,6 +38,13 @@ class Suite:
         return self.signing_curve is not None
 
     @property
+    def signature_algorithm(self) -> str | None:
+        """``ECDSA P-256`` or ``ECDSA P-384`` for signed suites (from the curve), else None."""
+        if self.signing_curve is None:
+            return None
+        return {"secp256r1": "ECDSA P-256", "secp384r1": "ECDSA P-384"}[self.signing_curve]
+
+    @property
     def id_bytes(self) -> bytes:
         return self.id.to_bytes(2, "big")
 

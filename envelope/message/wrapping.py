@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, hmac
 from cryptography.hazmat.primitives.asymmetric import padding as _padding
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from envelope.errors import MessageError
+from envelope.message.arn import edk_key_arn, parse_kms_arn
 from envelope.message.header import EncryptedDataKey, serialize_context
 
 if TYPE_CHECKING:
@@ -22,6 +24,33 @@ KMS_PROVIDER_ID = "aws-kms"
 _AES_TAG_BITS = 128
 _AES_IV = 12
 
+# Key identities (used to keep data-key cache entries apart) must tell apart two keys with the
+# same name and different material, without putting the material, or a plain hash of it that
+# would allow offline guessing, anywhere: they carry an HMAC under a key that lives only in this
+# process's memory.
+_IDENTITY_KEY = os.urandom(32)
+_SERVICE_TOKENS: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
+def _fingerprint(kind: bytes, material: bytes) -> str:
+    mac = hmac.HMAC(_IDENTITY_KEY, hashes.SHA256())
+    mac.update(kind + b"\x00" + material)
+    return mac.finalize().hex()
+
+
+def _service_token(service: object) -> str:
+    """A random token for one key-service instance (the same for every KmsKey on it)."""
+    try:
+        token = _SERVICE_TOKENS.get(service)
+        if token is None:
+            token = os.urandom(16).hex()
+            _SERVICE_TOKENS[service] = token
+        return token
+    except TypeError:
+        # Not weak-referenceable or not hashable: a token of its own every time, so nothing is
+        # ever shared by mistake (the cache then helps only one KmsKey object).
+        return os.urandom(16).hex()
+
 
 @runtime_checkable
 class WrappingKey(Protocol):
@@ -29,7 +58,13 @@ class WrappingKey(Protocol):
 
     @property
     def identity(self) -> str:
-        """A stable, non-secret string naming this key (used in cache keys)."""
+        """A non-secret string that tells this key apart from every other key in the process.
+
+        It keeps data-key cache entries apart (caching-cmm.md: caches that are not configured to
+        share "MUST NOT use each other's cache entries"), so two keys with the same name but
+        other key material, or on another key service, must have different identities. It must
+        not contain key material or a plain hash of it.
+        """
         ...
 
     def generate_data_key(
@@ -55,7 +90,7 @@ class RawAesKey:
     context as AAD.
     """
 
-    __slots__ = ("_aesgcm", "_info_prefix", "_name", "_namespace")
+    __slots__ = ("_aesgcm", "_identity", "_info_prefix", "_name", "_namespace")
 
     def __init__(self, namespace: str, name: str, key: bytes) -> None:
         """Create the key.
@@ -78,13 +113,15 @@ class RawAesKey:
         self._info_prefix = (
             name.encode("utf-8") + _AES_TAG_BITS.to_bytes(4, "big") + _AES_IV.to_bytes(4, "big")
         )
+        self._identity = f"raw-aes:{namespace}:{name}:{_fingerprint(b'raw-aes', bytes(key))}"
 
     def __repr__(self) -> str:
         return f"RawAesKey(namespace={self._namespace!r}, name={self._name!r})"
 
     @property
     def identity(self) -> str:
-        return f"raw-aes:{self._namespace}:{self._name}"
+        """Namespace, name and a per-process HMAC of the key bytes."""
+        return self._identity
 
     def generate_data_key(
         self, length: int, encryption_context: Mapping[str, str]
@@ -129,7 +166,7 @@ class RawRsaKey:
     old messages only.
     """
 
-    __slots__ = ("_name", "_namespace", "_padding", "_private", "_public")
+    __slots__ = ("_identity", "_name", "_namespace", "_padding", "_private", "_public")
 
     def __init__(
         self,
@@ -163,6 +200,7 @@ class RawRsaKey:
         self._private = private_key
         self._public = public_key if public_key is not None else private_key.public_key()  # type: ignore[union-attr]
         self._padding = padding
+        self._identity: str | None = None
 
     def __repr__(self) -> str:
         return (
@@ -178,7 +216,18 @@ class RawRsaKey:
 
     @property
     def identity(self) -> str:
-        return f"raw-rsa:{self._namespace}:{self._name}:{self._padding}"
+        """Namespace, name, padding and a per-process HMAC of the public key."""
+        if self._identity is None:
+            from cryptography.hazmat.primitives import serialization
+
+            der = self._public.public_bytes(
+                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+            self._identity = (
+                f"raw-rsa:{self._namespace}:{self._name}:{self._padding}:"
+                f"{_fingerprint(b'raw-rsa', der)}"
+            )
+        return self._identity
 
     def generate_data_key(
         self, length: int, encryption_context: Mapping[str, str]
@@ -215,25 +264,35 @@ class KmsKey:
     ciphertext blob. The message's encryption context is passed to the key service.
     """
 
-    __slots__ = ("_service", "key_id")
+    __slots__ = ("_identity", "_service", "key_id")
 
     def __init__(self, service: KeyService, key_id: str) -> None:
         """Create the key.
 
+        Decryption is strict (aws-kms-keyring.md, "OnDecrypt"): only ``aws-kms`` EDKs whose
+        provider info is a valid key ARN of this key are sent to the key service, always with
+        this key's id as ``KeyId``, and the answer must name that same ARN. Named by key ARN or
+        key id, the EDK's ARN must match it before any call; named by an alias, the key service
+        decides (it refuses another key's ciphertext with ``IncorrectKeyException``). To decrypt
+        with whatever key a message names, use :class:`KmsDiscovery` instead.
+
         Args:
             service: The key service holding the key.
-            key_id: Key id, ARN or alias. To decrypt, an ARN matches EDKs exactly; any other form
-                is passed to the key service with each ``aws-kms`` EDK.
+            key_id: Key id, key ARN, alias or alias ARN.
         """
         self._service = service
         self.key_id = key_id
+        self._identity: str | None = None
 
     def __repr__(self) -> str:
         return f"KmsKey(key_id={self.key_id!r})"
 
     @property
     def identity(self) -> str:
-        return f"aws-kms:{self.key_id}"
+        """The key id and a random token of the key-service instance it lives in."""
+        if self._identity is None:
+            self._identity = f"aws-kms:{self.key_id}:{_service_token(self._service)}"
+        return self._identity
 
     def generate_data_key(
         self, length: int, encryption_context: Mapping[str, str]
@@ -256,17 +315,22 @@ class KmsKey:
         )
 
     def _matching_arn(self, edk: EncryptedDataKey) -> str | None:
-        """The EDK's key ARN if this key may open it: an ``aws-kms`` EDK, and, when this key is
-        named by a key ARN, that same ARN (ids and aliases are left to the key service)."""
+        """The EDK's key ARN if this key may open it: an ``aws-kms`` EDK naming a valid key ARN
+        that is this key's (same ARN, or same key id); aliases are left to the key service."""
         if edk.provider_id != KMS_PROVIDER_ID:
             return None
-        try:
-            arn = edk.provider_info.decode("utf-8")
-        except UnicodeDecodeError:
+        arn = edk_key_arn(edk.provider_info)
+        if arn is None:
             return None
-        if self.key_id.startswith("arn:") and ":alias/" not in self.key_id and self.key_id != arn:
-            return None
-        return arn
+        key_id = self.key_id
+        if key_id.startswith("alias/"):
+            return arn
+        if key_id.startswith("arn:"):
+            mine = parse_kms_arn(key_id)
+            if mine is not None and mine.resource_type == "alias":
+                return arn
+            return arn if key_id == arn else None
+        return arn if arn.endswith(":key/" + key_id) else None
 
     def reencrypt(
         self, edk: EncryptedDataKey, encryption_context: Mapping[str, str]

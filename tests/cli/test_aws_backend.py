@@ -43,7 +43,7 @@ def test_encrypt_decrypt_file(envelope: Run, moto_env: MotoServer, tmp_path: Pat
     info = ok_json(envelope("inspect", str(sealed), "--json"))
     assert arn in str(info)
     opened = tmp_path / "opened.bin"
-    result = envelope("decrypt", str(sealed), "-o", str(opened), env=env)
+    result = envelope("decrypt", str(sealed), "-o", str(opened), "--key", arn, env=env)
     assert result.returncode == 0, result.stderr.decode()
     assert opened.read_bytes() == PLAINTEXT
     # The same message is no use to the local backend: its key lives in moto only.
