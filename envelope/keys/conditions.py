@@ -316,6 +316,19 @@ def _resolve(value: str, context: Mapping[str, object]) -> str | None:
     return None if missing else text
 
 
+def plain_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """An IP address as ``aws:SourceIp`` compares it: an IPv4-mapped IPv6 address
+    (``::ffff:a.b.c.d``, what a dual-stack socket reports for an IPv4 client) is that IPv4
+    address, so that an IPv4 range in a policy covers the client it names.
+
+    Raises:
+        ValueError: ``text`` is not an IP address.
+    """
+    address = ipaddress.ip_address(text)
+    mapped = getattr(address, "ipv4_mapped", None)
+    return mapped if mapped is not None else address
+
+
 def _positive_match(base: str, request: str, policy: str) -> bool:
     if base in ("StringEquals", "StringNotEquals"):
         return request == policy
@@ -329,7 +342,7 @@ def _positive_match(base: str, request: str, policy: str) -> bool:
         return request.lower() == policy.lower()
     if base in ("IpAddress", "NotIpAddress"):
         try:
-            address = ipaddress.ip_address(request)
+            address = plain_address(request)
             network = ipaddress.ip_network(policy, strict=False)
         except ValueError:
             return False

@@ -338,6 +338,19 @@ def test_source_ip_in_process(tmp_path: Path) -> None:
             inside.with_caller(ROOT, source_ip="192.0.2.1").encrypt(key_id=key_id, plaintext=b"x")
 
 
+def test_an_ipv4_mapped_source_ip_is_denied_as_its_ipv4_address(kms: LocalKeyService) -> None:
+    """``::ffff:127.0.0.1`` (a dual-stack socket's view of an IPv4 client) used to escape a Deny on
+    127.0.0.1/32; the caller's address is now what AWS would report, 127.0.0.1."""
+    key_id = kms.create_key(policy=policy(allow(ROOT), {
+        "Effect": "Deny", "Principal": "*", "Action": "kms:Encrypt", "Resource": "*",
+        "Condition": {"IpAddress": {"aws:SourceIp": "127.0.0.1/32"}}})).key_metadata.key_id
+    mapped = kms.with_caller(BOB, source_ip="::ffff:127.0.0.1")
+    with pytest.raises(AccessDeniedException, match="explicit deny"):
+        mapped.encrypt(key_id=key_id, plaintext=b"x")
+    mapped.describe_key(key_id=key_id)  # the Deny names Encrypt only
+    kms.with_caller(BOB, source_ip="::ffff:192.0.2.1").encrypt(key_id=key_id, plaintext=b"x")
+
+
 def test_lockout_check_sees_the_request(kms: LocalKeyService) -> None:
     key_id = kms.create_key().key_metadata.key_id
     only_from_10 = policy(allow(ROOT, Condition={"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}))

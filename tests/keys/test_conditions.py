@@ -107,6 +107,17 @@ def test_arn_and_ip_operators() -> None:
     assert holds({"Bool": {"aws:SecureTransport": "TRUE"}}, {"aws:securetransport": "true"})
 
 
+def test_an_ipv4_mapped_address_is_its_ipv4_address() -> None:
+    """A dual-stack socket reports an IPv4 client as ``::ffff:a.b.c.d``. Compared as IPv6, an
+    IPv4 range in a Deny never covered it, and the Deny did not apply (found by attack-policy)."""
+    mapped: dict[str, object] = {"aws:sourceip": "::ffff:127.0.0.1"}
+    assert holds({"IpAddress": {"aws:SourceIp": "127.0.0.1/32"}}, mapped, deny=True)
+    assert not holds({"NotIpAddress": {"aws:SourceIp": "127.0.0.0/8"}}, mapped, deny=True)
+    assert not holds({"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}, mapped)
+    assert not holds({"IpAddress": {"aws:SourceIp": "::/0"}}, mapped)  # it is IPv4 now
+    assert holds({"IpAddress": {"aws:SourceIp": "::1/128"}}, {"aws:sourceip": "::1"})
+
+
 @pytest.mark.parametrize(
     "block",
     [{"IpAddress": {"aws:SourceIp": "not-an-ip"}}, {"IpAddress": {"aws:Username": "x"}},

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -191,3 +192,54 @@ def test_lockout_check_refuses_a_policy_that_locks_the_caller_out(
     with pytest.raises(AccessDeniedException):
         owner.describe_key(key_id=key.key_id)
     other.describe_key(key_id=key.key_id)
+
+
+def _deny_encrypt_from(account: str, cidr: str) -> str:
+    return policy(
+        allow(f"arn:aws:iam::{account}:root"),
+        {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "kms:Encrypt", "Resource": "*",
+         "Condition": {"IpAddress": {"aws:SourceIp": cidr}}},
+    )  # fmt: skip
+
+
+def test_source_ip_comes_from_the_socket_not_from_forwarding_headers(
+    owner: AwsKmsKeyService,
+) -> None:
+    """X-Forwarded-For, X-Real-IP and Forwarded are the client's say: signed or not, they do not
+    move ``aws:SourceIp`` off the connection's address."""
+    key = owner.create_key().key_metadata
+    owner.put_key_policy(key_id=key.key_id, policy=_deny_encrypt_from(key.aws_account_id,
+                                                                       "127.0.0.0/8"))  # fmt: skip
+    client = owner.client
+
+    def spoof(request: Any, **_: Any) -> None:
+        request.headers["X-Forwarded-For"] = "192.0.2.7"
+        request.headers["X-Real-IP"] = "192.0.2.7"
+        request.headers["Forwarded"] = "for=192.0.2.7"
+
+    client.meta.events.register("before-sign.kms.Encrypt", spoof)
+    try:
+        with pytest.raises(client.exceptions.ClientError) as denied:
+            client.encrypt(KeyId=key.key_id, Plaintext=b"x")
+    finally:
+        client.meta.events.unregister("before-sign.kms.Encrypt", spoof)
+    assert denied.value.response["Error"]["Code"] == "AccessDeniedException"
+
+
+def test_a_dual_stack_listener_sees_ipv4_clients_as_ipv4(tmp_path: Path) -> None:
+    """Bound to an IPv6 socket, the server is told an IPv4 client's address as
+    ``::ffff:127.0.0.1``; a Deny on 127.0.0.1/32 used not to apply to it (found by
+    attack-policy). ``::ffff:127.0.0.1`` keeps the listener on loopback."""
+    server = EnvelopeServer(
+        tmp_path / "home", args=("--host", "::ffff:127.0.0.1", "--allow-remote", "--workers", "1")
+    ).start()
+    try:
+        with AwsKmsKeyService(server.client()) as kms:
+            key = kms.create_key().key_metadata
+            kms.put_key_policy(key_id=key.key_id,
+                               policy=_deny_encrypt_from(key.aws_account_id, "127.0.0.1/32"))
+            with pytest.raises(AccessDeniedException, match="explicit deny"):
+                kms.encrypt(key_id=key.key_id, plaintext=b"x")
+            kms.describe_key(key_id=key.key_id)
+    finally:
+        server.stop()

@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextvars
 import functools
 import inspect
-import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -33,6 +32,7 @@ from envelope.errors import (
 )
 from envelope.keys import grants as _grants
 from envelope.keys.base import SYMMETRIC_DEFAULT, KeyService
+from envelope.keys.conditions import plain_address
 from envelope.keys.context import GrantFacts, request_context
 from envelope.keys.policy import (
     Decision,
@@ -117,7 +117,7 @@ def check_caller(arn: object, source_ip: object = None) -> Caller:
         )
     if source_ip is not None:
         try:
-            source_ip = str(ipaddress.ip_address(str(source_ip)))
+            source_ip = str(plain_address(str(source_ip)))
         except ValueError:
             raise ValidationException(f"source_ip {source_ip!r} is not an IP address") from None
     return Caller(arn, source_ip)
