@@ -10,6 +10,7 @@ silently never matching, as an unknown operator or key would on AWS.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Mapping, Sequence
@@ -257,29 +258,53 @@ def _check_value(base: str, value: str, where: str) -> None:
 def glob_match(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
     """IAM's wildcard match of a whole string: ``*`` any run of characters, ``?`` one.
 
-    The classic greedy matcher that remembers only the last ``*``: at most
-    len(pattern) x len(value) steps whatever the input (a regular expression backtracks
-    exponentially on patterns such as ``*a*a*a*a*b``, and request values come from callers).
+    The pattern is cut at its stars: the first piece must start the value, the last must end
+    it, and each piece between is taken at its leftmost place after the one before (a later
+    place never leaves more room for the rest). Pieces without ``?`` are found by ``str.find``,
+    so a long value costs a scan in C per piece, not a Python step per pattern position and
+    value position (the greedy matcher this replaces took 23 s for a 400-character piece against
+    a 200 KB encryption context value). No regular expression over the whole pattern: one
+    backtracks exponentially on patterns such as ``*a*a*a*a*b``.
     """
     if ignore_case:
         pattern, value = pattern.casefold(), value.casefold()
-    p = v = 0
-    star, resume = -1, 0
-    while v < len(value):
-        if p < len(pattern) and pattern[p] == "*":
-            star, resume = p, v
-            p += 1
-        elif p < len(pattern) and pattern[p] in ("?", value[v]):
-            p += 1
-            v += 1
-        elif star >= 0:
-            p, resume = star + 1, resume + 1
-            v = resume
-        else:
-            return False
-    while p < len(pattern) and pattern[p] == "*":
-        p += 1
-    return p == len(pattern)
+    if "*" not in pattern:
+        return len(pattern) == len(value) and _piece_at(pattern, value, 0)
+    head, *middle, tail = pattern.split("*")
+    end = len(value) - len(tail)
+    if len(head) > end or not _piece_at(head, value, 0) or not _piece_at(tail, value, end):
+        return False
+    position = len(head)
+    for piece in middle:
+        if piece:
+            found = _find_piece(piece, value, position, end)
+            if found < 0:
+                return False
+            position = found + len(piece)
+    return True
+
+
+def _piece_at(piece: str, value: str, start: int) -> bool:
+    """Whether ``piece`` (``?`` for any one character) matches ``value`` at ``start``."""
+    if "?" not in piece:
+        return value.startswith(piece, start)
+    if start + len(piece) > len(value):
+        return False
+    return all(p in ("?", v) for p, v in zip(piece, value[start : start + len(piece)], strict=True))
+
+
+def _find_piece(piece: str, value: str, start: int, end: int) -> int:
+    """The leftmost place of ``piece`` in ``value[start:end]``, or -1."""
+    if "?" not in piece:
+        return value.find(piece, start, end)
+    found = _piece_regex(piece).search(value, start, end)
+    return -1 if found is None else found.start()
+
+
+@functools.lru_cache(maxsize=256)
+def _piece_regex(piece: str) -> re.Pattern[str]:
+    # A fixed-length piece: no quantifier, so the search never backtracks.
+    return re.compile("".join("." if c == "?" else re.escape(c) for c in piece), re.DOTALL)
 
 
 def _arn_match(pattern: str, value: str) -> bool:
