@@ -123,6 +123,10 @@ class Condition:
     key: str
     """The condition key in lower case."""
     values: tuple[str, ...]
+    variables: bool = True
+    """Whether ``${...}`` in the values are policy variables: only under Version 2012-10-17;
+    under 2008-10-17 (also a policy without Version) they are literal text (IAM,
+    ``reference_policies_variables``)."""
 
 
 def key_type(key: str) -> tuple[str, bool] | None:
@@ -182,8 +186,12 @@ def _check_variables(value: str, where: str) -> None:
             )
 
 
-def parse_condition_block(block: object, where: str) -> tuple[Condition, ...]:
+def parse_condition_block(
+    block: object, where: str, *, variables: bool = True
+) -> tuple[Condition, ...]:
     """The ``Condition`` element of a statement, checked.
+
+    ``variables`` is false for a policy of Version 2008-10-17, where ``${...}`` is literal.
 
     Raises:
         MalformedPolicyDocumentException: not an object of operators to objects of keys, an
@@ -199,11 +207,13 @@ def parse_condition_block(block: object, where: str) -> tuple[Condition, ...]:
             raise malformed(f"{where}: {operator_name} must map condition keys to values")
         for key_name, raw in entries.items():
             context = f"{where}: {operator_name}"
-            conditions.append(_parse_condition(operator, key_name, raw, context))
+            conditions.append(_parse_condition(operator, key_name, raw, context, variables))
     return tuple(conditions)
 
 
-def _parse_condition(operator: Operator, key_name: object, raw: object, where: str) -> Condition:
+def _parse_condition(
+    operator: Operator, key_name: object, raw: object, where: str, variables: bool
+) -> Condition:
     if not isinstance(key_name, str):
         raise malformed(f"{where}: condition keys must be strings")
     key = key_name.lower()
@@ -232,15 +242,16 @@ def _parse_condition(operator: Operator, key_name: object, raw: object, where: s
         raise malformed(f"{where}: {key_name} has no values")
     values = tuple(_text(item, f"{where} {key_name}") for item in items)
     for value in values:
-        _check_value(operator.base, value, f"{where} {key_name}")
-    return Condition(operator, key, values)
+        _check_value(operator.base, value, f"{where} {key_name}", variables)
+    return Condition(operator, key, values, variables)
 
 
-def _check_value(base: str, value: str, where: str) -> None:
+def _check_value(base: str, value: str, where: str, variables: bool) -> None:
+    variable = variables and _VARIABLE.search(value) is not None
     if base in ("Bool", "Null"):
-        if value.lower() not in ("true", "false") and not _VARIABLE.search(value):
+        if value.lower() not in ("true", "false") and not variable:
             raise malformed(f"{where}: {base} takes true or false, not {value!r}")
-        if base == "Null" and _VARIABLE.search(value):
+        if base == "Null" and variable:
             raise malformed(f"{where}: Null takes no policy variable")
     elif base in ("IpAddress", "NotIpAddress"):
         try:
@@ -248,8 +259,9 @@ def _check_value(base: str, value: str, where: str) -> None:
         except ValueError:
             raise malformed(f"{where}: {value!r} is not an IP address or CIDR range") from None
     else:
-        _check_variables(value, where)
-        arn = base.startswith("Arn") and not _VARIABLE.search(value) and value != "*"
+        if variables:
+            _check_variables(value, where)
+        arn = base.startswith("Arn") and not variable and value != "*"
         if arn and len(value.split(":", _SEGMENTS - 1)) != _SEGMENTS:
             raise malformed(f"{where}: {value!r} is not an ARN (or ARN pattern)")
 
@@ -409,7 +421,9 @@ def condition_holds(
             return False
         return operator.negated
     request_values = found if isinstance(found, tuple) else (str(found),)
-    policy_values = [_resolve(value, context) for value in condition.values]
+    policy_values = [
+        _resolve(value, context) if condition.variables else value for value in condition.values
+    ]
     results = [_one(condition, value, policy_values) for value in request_values]
     if operator.qualifier == FOR_ALL:
         return all(results)

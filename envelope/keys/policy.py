@@ -217,7 +217,8 @@ def _parse(policy: str) -> Policy:
     statements = [raw] if isinstance(raw, dict) else raw
     if not isinstance(statements, list) or not statements:
         raise malformed("the key policy must have a Statement with at least one statement")
-    return Policy(tuple(_statement(s, i) for i, s in enumerate(statements)))
+    variables = version == VERSIONS[0]  # policy variables exist only in 2012-10-17
+    return Policy(tuple(_statement(s, i, variables) for i, s in enumerate(statements)))
 
 
 def _no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
@@ -236,7 +237,7 @@ def _strings(value: object, where: str) -> tuple[str, ...]:
     return tuple(str(item) for item in items)
 
 
-def _statement(raw: object, index: int) -> Statement:
+def _statement(raw: object, index: int, variables: bool = True) -> Statement:
     where = f"statement {index + 1}"
     if not isinstance(raw, dict):
         raise malformed(f"{where} is not a JSON object")
@@ -262,7 +263,11 @@ def _statement(raw: object, index: int) -> Statement:
         for resource in resources:
             if resource != "*" and not resource.startswith("arn:"):
                 raise malformed(f"{where}: Resource must be * or an ARN, not {resource!r}")
-    conditions = _parse_conditions(raw["Condition"], where) if "Condition" in raw else ()
+    conditions = (
+        _parse_conditions(raw["Condition"], where, variables=variables)
+        if "Condition" in raw
+        else ()
+    )
     return Statement(
         sid=sid,
         effect=effect,

@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 
 from envelope.errors import MalformedPolicyDocumentException
 from envelope.keys.conditions import condition_holds, glob_match, parse_condition_block
+from envelope.keys.context import request_context
+from envelope.keys.policy import Decision, Request, evaluate, parse_policy
 
 
 def holds(block: dict[str, Any], context: dict[str, object], *, deny: bool = False) -> bool:
@@ -131,6 +133,41 @@ def test_policy_variables() -> None:
     assert holds({"StringEquals": {"kms:EncryptionContext:user": "a${*}b"}}, literal)
     assert not holds({"StringEquals": {"kms:EncryptionContext:user": "a${*}b"}},
                      {"kms:encryptioncontext:user": "axb"})  # fmt: skip
+
+
+@pytest.mark.parametrize("version", ["2008-10-17", None])
+def test_policy_variables_are_literal_text_before_version_2012(version: str | None) -> None:
+    """IAM (reference_policies_variables): without ``"Version": "2012-10-17"`` a ``${...}`` is
+    literal text. Substituting it anyway let a policy pass here that AWS refuses, and made a Deny
+    narrower than on AWS (found by attack-policy)."""
+    document: dict[str, Any] = {"Statement": [
+        {"Effect": "Allow", "Principal": "*", "Action": "kms:Encrypt", "Resource": "*",
+         "Condition": {"StringEquals": {"kms:EncryptionContext:owner": "${aws:username}"}}},
+        {"Effect": "Deny", "Principal": "*", "Action": "kms:Encrypt", "Resource": "*",
+         "Condition": {"StringNotLike": {"kms:EncryptionContext:team": "${aws:username}-*"}}},
+    ]}  # fmt: skip
+    if version:
+        document["Version"] = version
+    alice = "arn:aws:iam::111122223333:user/alice"
+
+    def decide(context: dict[str, str], text: str) -> Decision:
+        request = Request(alice, "kms:Encrypt", "arn:aws:kms:us-east-1:111122223333:key/k",
+                          request_context(caller=alice, region="us-east-1",
+                                          encryption_context=context))  # fmt: skip
+        return evaluate(parse_policy(text), request).decision
+
+    text = json.dumps(document)
+    mine = {"owner": "alice", "team": "alice-x"}
+    literal = {"owner": "${aws:username}", "team": "${aws:username}-x"}
+    assert decide(mine, text) is Decision.EXPLICIT_DENY
+    assert decide(literal, text) is Decision.ALLOWED
+    document["Version"] = "2012-10-17"
+    assert decide(mine, json.dumps(document)) is Decision.ALLOWED
+    assert decide(literal, json.dumps(document)) is Decision.EXPLICIT_DENY
+    # Literal text is not checked as a variable: AWS takes any string there.
+    document.pop("Version")
+    document["Statement"][0]["Condition"]["StringEquals"]["kms:EncryptionContext:owner"] = "${x}"
+    parse_policy(json.dumps(document))
 
 
 def test_arn_and_ip_operators() -> None:
