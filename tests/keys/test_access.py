@@ -419,6 +419,12 @@ def test_other_partitions(tmp_path: Path) -> None:
         listed = kms.list_grants(key_id=key.key_id).grants
         assert listed[0].issuing_account == f"arn:aws-cn:iam::{ACCOUNT}:root"
         bob.retire_grant(grant_token=grant.grant_token)  # the issuing account's principal
+        # Partitions share no principals: the same account number in aws is nobody here, and
+        # used to pass for a principal of the account (found by attack-policy).
+        with pytest.raises(ValidationException, match="partition"):
+            kms.with_caller(BOB)
+    with pytest.raises(ValidationException, match="partition"):
+        LocalKeyService(tmp_path / "cn", caller=BOB)
 
 
 def test_a_policy_of_the_wrong_type_is_a_validation_error(kms: LocalKeyService) -> None:

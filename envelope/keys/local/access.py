@@ -107,13 +107,20 @@ class Caller:
         return account_of(self.arn) or ""
 
 
-def check_caller(arn: object, source_ip: object = None) -> Caller:
-    """Raises: ValidationException for a caller that is not an AWS principal ARN, or an
-    address that is not an IP address."""
+def check_caller(arn: object, source_ip: object = None, *, partition: str = "aws") -> Caller:
+    """Raises: ValidationException for a caller that is not an AWS principal ARN of the
+    service's partition, or an address that is not an IP address."""
     if not isinstance(arn, str) or not is_aws_principal(arn):
         raise ValidationException(
             f"caller {arn!r} is not an AWS principal ARN (arn:aws:iam::ACCOUNT:user/NAME, "
             "arn:aws:iam::ACCOUNT:role/NAME or arn:aws:iam::ACCOUNT:root)"
+        )
+    if partition_of(arn) != partition:
+        # Partitions share no principals: an aws-cn user is no principal of an aws account,
+        # whatever its account number (the account principal compares accounts alone).
+        raise ValidationException(
+            f"caller {arn!r} is in partition {partition_of(arn)}; this service's principals "
+            f"are in partition {partition}"
         )
     if source_ip is not None:
         try:

@@ -117,6 +117,7 @@ class LocalCore:
                 if caller is not None
                 else f"arn:{self.partition}:iam::{self.account_id}:root",
                 source_ip,
+                partition=self.partition,
             )
         except BaseException:
             self._store.close()
@@ -147,7 +148,7 @@ class LocalCore:
             ValidationException: not a principal ARN, or not an IP address.
         """
         view = copy.copy(self)
-        checked = check_caller(caller, source_ip)
+        checked = check_caller(caller, source_ip, partition=self.partition)
         view._caller = Caller(checked.arn, checked.source_ip, secure_transport)
         view._view = True
         return view
