@@ -131,7 +131,8 @@ class Principals:
         return f"Principals({str(self._store.home)!r})"
 
     def arn(self, name: str) -> str:
-        return f"arn:aws:iam::{self.account_id}:user/{name}"
+        # The keystore's partition (arn:aws-cn:... in cn-north-1), as every other ARN of it.
+        return f"arn:{self._store.identity.partition}:iam::{self.account_id}:user/{name}"
 
     def _principal(self, record: PrincipalRecord) -> Principal:
         return Principal(

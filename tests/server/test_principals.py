@@ -144,3 +144,17 @@ def test_principal_commands_load_no_server_dependencies(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, timeout=120)
     assert result.returncode == 0, result.stderr.decode()
     assert result.stdout.decode().strip().splitlines()[-1] == "[]"
+
+
+def test_principals_are_in_the_keystore_partition(tmp_path: Path) -> None:
+    """A cn-north-1 keystore's principals are arn:aws-cn:iam::..., as its key ARNs and default
+    policy are; they were arn:aws:iam::..., principals of no partition the keys live in (found by
+    attack-policy when callers were tied to the service's partition)."""
+    home = tmp_path / "cn"
+    with LocalKeyService(home, region="cn-north-1") as kms:
+        key_id = kms.create_key().key_metadata.key_id
+        with Principals(home) as principals:
+            principal = principals.create("app").principal
+        assert principal.arn == f"arn:aws-cn:iam::{kms.account_id}:user/app"
+        app = kms.with_caller(principal.arn)
+        assert app.encrypt(key_id=key_id, plaintext=b"x").key_id.startswith("arn:aws-cn:kms:")
