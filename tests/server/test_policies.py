@@ -243,3 +243,19 @@ def test_a_dual_stack_listener_sees_ipv4_clients_as_ipv4(tmp_path: Path) -> None
             kms.describe_key(key_id=key.key_id)
     finally:
         server.stop()
+
+
+def test_every_served_operation_is_an_enforced_one(tmp_path: Path) -> None:
+    """What ``envelope serve`` answers is exactly the KeyService methods that ``enforce`` wraps,
+    so a new operation cannot be served without passing the authorization (tests/keys/
+    test_access.py proves each wrapped operation denies a principal the policy does not name)."""
+    from envelope.keys.local import LocalKeyService
+    from envelope.keys.local.access import operations
+    from envelope.server.protocol import Protocol
+
+    with LocalKeyService(tmp_path / "home") as kms:
+        served = {operation.method for operation in Protocol(kms).operations.values()}
+    assert served == set(operations())
+    for method in served:
+        wrapper = getattr(LocalKeyService, method)
+        assert wrapper.__code__.co_qualname == "_wrap.<locals>.operation", method
