@@ -259,3 +259,66 @@ def test_every_served_operation_is_an_enforced_one(tmp_path: Path) -> None:
     for method in served:
         wrapper = getattr(LocalKeyService, method)
         assert wrapper.__code__.co_qualname == "_wrap.<locals>.operation", method
+
+
+def test_another_process_changes_take_effect_at_once(
+    owner: AwsKmsKeyService,
+    other: AwsKmsKeyService,
+    other_keys: tuple[str, str, str],
+    serve_env: EnvelopeServer,
+) -> None:
+    """Policy, tag, alias and grant changes made by another process sharing the keystore (this
+    test, in-process) govern the server's very next request: nothing the server remembers from
+    earlier decisions outlives them. Each request is repeated so that every worker and any
+    remembered decision is exercised."""
+    from envelope.keys.local import LocalKeyService
+
+    them = other_keys[0]
+    tagged = {"StringEquals": {"aws:ResourceTag/stage": "dev"}}
+    aliased = {"ForAnyValue:StringEquals": {"kms:ResourceAliases": "alias/shared"}}
+    admin = serve_env.arn.rsplit("/", 1)[0] + "/admin"  # the other process's principal
+    key = owner.create_key(policy=policy(
+        allow([serve_env.arn, admin]),
+        allow(them, "kms:Encrypt", Condition=tagged),
+        allow(them, "kms:DescribeKey", Condition=aliased),
+    )).key_metadata  # fmt: skip
+
+    def refused(call: Any) -> bool:
+        try:
+            call()
+        except AccessDeniedException:
+            return True
+        return False
+
+    def encrypts() -> Any:
+        return other.encrypt(key_id=key.key_id, plaintext=b"x")
+
+    def describes() -> Any:
+        return other.describe_key(key_id=key.key_id)
+
+    with LocalKeyService(serve_env.home, caller=admin) as local:
+        assert all(refused(encrypts) for _ in range(4))
+        local.tag_resource(key_id=key.key_id, tags=[{"TagKey": "stage", "TagValue": "dev"}])
+        assert not any(refused(encrypts) for _ in range(4))
+        local.tag_resource(key_id=key.key_id, tags=[{"TagKey": "stage", "TagValue": "prod"}])
+        assert all(refused(encrypts) for _ in range(4))
+
+        assert all(refused(describes) for _ in range(4))
+        local.create_alias(alias_name="alias/shared", target_key_id=key.key_id)
+        assert not any(refused(describes) for _ in range(4))
+        local.delete_alias(alias_name="alias/shared")
+        assert all(refused(describes) for _ in range(4))
+
+        # A policy without conditions (its decisions are remembered per principal and action).
+        local.put_key_policy(key_id=key.key_id, policy=policy(allow(
+            [serve_env.arn, local.caller]), allow(them, "kms:Encrypt")))  # fmt: skip
+        assert not any(refused(encrypts) for _ in range(4))
+        local.put_key_policy(key_id=key.key_id, policy=policy(allow(
+            [serve_env.arn, local.caller])))  # fmt: skip
+        assert all(refused(encrypts) for _ in range(4))
+
+        grant = local.create_grant(key_id=key.key_id, grantee_principal=them,
+                                   operations=["Encrypt"])  # fmt: skip
+        assert not any(refused(encrypts) for _ in range(4))
+        local.revoke_grant(key_id=key.key_id, grant_id=grant.grant_id)
+        assert all(refused(encrypts) for _ in range(4))
