@@ -375,7 +375,8 @@ def test_unknown_operators_and_keys_are_refused(kms: LocalKeyService) -> None:
 
 def test_a_stored_policy_that_cannot_be_evaluated(kms: LocalKeyService, tmp_path: Path) -> None:
     """A policy stored by an older version that this one cannot evaluate fails closed, except
-    that the key's account may read and replace it."""
+    that the key's account principal may read and replace it; no other principal of the
+    account, which could otherwise take the key over (found by attack-policy)."""
     key_id = kms.create_key().key_metadata.key_id
     store = Keystore(tmp_path / "home", passphrase=None)
     with store.write() as records:
@@ -383,6 +384,11 @@ def test_a_stored_policy_that_cannot_be_evaluated(kms: LocalKeyService, tmp_path
     store.close()
     with pytest.raises(AccessDeniedException, match="cannot be evaluated"):
         kms.encrypt(key_id=key_id, plaintext=b"x")
+    bob = kms.with_caller(BOB)
+    for call in (lambda: bob.get_key_policy(key_id=key_id),
+                 lambda: bob.put_key_policy(key_id=key_id, policy=policy(allow(BOB)))):
+        with pytest.raises(AccessDeniedException, match="cannot be evaluated"):
+            call()
     assert "whatever" in kms.get_key_policy(key_id=key_id).policy
     kms.put_key_policy(key_id=key_id, policy=policy(allow(ROOT)))
     kms.encrypt(key_id=key_id, plaintext=b"x")

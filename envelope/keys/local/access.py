@@ -274,9 +274,12 @@ def authorize_key(
 
 def _unreadable_policy(service: LocalCore, call: Call, action: str, arn: str) -> None:
     # A policy stored by an older version that this one cannot evaluate: fail closed, but let
-    # the key's own account read and replace it, so that the key can be repaired.
+    # the key's own account principal read and replace it, so that the key can be repaired. Only
+    # the account principal itself: any principal of the account could otherwise take over a
+    # key whose policy denied it everything (found by attack-policy).
+    account_principal = f"arn:{service.partition}:iam::{service.account_id}:root"
     if action in ("kms:GetKeyPolicy", "kms:PutKeyPolicy") and (
-        service._caller.account == service.account_id
+        service._caller.arn == account_principal
     ):
         call.authorized = True
         return
