@@ -36,6 +36,18 @@ def principal_type(arn: str) -> str:
     return "User"
 
 
+def principal_arn(caller: str) -> str:
+    """``aws:PrincipalArn``: the caller's ARN, except that a role session gives its role's ARN
+    (IAM, reference_policies_condition-keys, aws:PrincipalArn: "Do not specify the assumed role
+    session ARN"). A session ARN does not carry the role's path, so the role ARN here has none.
+    """
+    if ":assumed-role/" not in caller:
+        return caller
+    head, session = caller.split(":assumed-role/", 1)
+    partition, account = head.split(":")[1], head.rsplit(":", 1)[-1]
+    return f"arn:{partition}:iam::{account}:role/{session.split('/', 1)[0]}"
+
+
 def request_context(
     *,
     caller: str,
@@ -79,7 +91,7 @@ def request_context(
     """
     account = account_of(caller) or ""
     context: dict[str, object] = {
-        "aws:principalarn": caller,
+        "aws:principalarn": principal_arn(caller),
         "aws:principalaccount": account,
         "aws:principaltype": principal_type(caller),
         "kms:calleraccount": account,

@@ -242,3 +242,18 @@ def test_any_document_is_a_policy_or_one_refusal(document: object) -> None:
     context = request_context(caller=caller, region="us-east-1", source_ip="10.1.1.1",
                               encryption_context={"a": "b", "A": "c"})  # fmt: skip
     evaluate(parsed, Request(caller, "kms:Encrypt", "arn:aws:kms:us-east-1:1:key/k", context))
+
+
+def test_principal_arn_of_a_role_session_is_its_role() -> None:
+    """IAM (reference_policies_condition-keys, aws:PrincipalArn): a role session's request has
+    its role's ARN, never the session's. With the session ARN, a Deny on the role's ARN let the
+    session through, and an Allow on session ARNs admitted what AWS refuses (found by
+    attack-policy)."""
+    session = "arn:aws:sts::111122223333:assumed-role/Admin/alice"
+    context = request_context(caller=session, region="us-east-1")
+    assert context["aws:principalarn"] == "arn:aws:iam::111122223333:role/Admin"
+    assert holds({"ArnEquals": {"aws:PrincipalArn": "arn:aws:iam::111122223333:role/Admin"}},
+                 context, deny=True)  # fmt: skip
+    assert not holds({"ArnLike": {"aws:PrincipalArn": "arn:aws:sts::*:assumed-role/*"}}, context)
+    user = "arn:aws:iam::111122223333:user/ops/bob"
+    assert request_context(caller=user, region="us-east-1")["aws:principalarn"] == user
