@@ -150,14 +150,20 @@ class Principals:
 
         Raises:
             ValidationException: the name is not an IAM user name.
-            AlreadyExistsException: a principal of that name exists.
+            AlreadyExistsException: a principal of that name exists, whatever its case.
         """
         check_name(name)
         secret = _new_secret()
         record = PrincipalRecord(name, _new_access_key_id(), time.time())
         with self._store.write() as records:
-            if records.principal(name) is not None:
-                raise AlreadyExistsException(f"principal {name} already exists")
+            # IAM user names are not distinguished by case (IAM, CreateUser): with both alice and
+            # Alice, a policy naming user/alice would not cover a principal AWS holds the same.
+            taken = [r.name for r in records.principals() if r.name.lower() == name.lower()]
+            if taken:
+                raise AlreadyExistsException(
+                    f"principal {taken[0]} already exists (IAM user names are not distinguished "
+                    "by case)"
+                )
             # The access key id is UNIQUE: a collision (one in 2^80) fails the insert.
             records.insert_principal(record, secret.encode("ascii"))
         return NewPrincipal(self._principal(record), secret)

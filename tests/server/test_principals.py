@@ -31,6 +31,10 @@ def test_create_list_delete(tmp_path: Path) -> None:
         assert found is not None and found[1] == new.secret_access_key
         with pytest.raises(AlreadyExistsException):
             principals.create("alice")
+        # IAM user names are not distinguished by case: AWS holds Alice and alice the same, so a
+        # policy naming one must not leave the other out (found by attack-policy).
+        with pytest.raises(AlreadyExistsException, match="not distinguished by case"):
+            principals.create("ALICE")
         principals.delete("alice")
         assert principals.list() == []
         assert principals.lookup(new.principal.access_key_id) is None
