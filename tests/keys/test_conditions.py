@@ -118,6 +118,23 @@ def test_keys_that_differ_only_in_case_never_widen_access() -> None:
     assert holds(block, context, deny=True)
 
 
+def test_case_variants_of_a_key_are_all_values_of_one_condition_key() -> None:
+    """Every case variant of a context key is one value of its condition key, in order; a
+    caller can send 65,536 variants of a 16-letter key (gathering them was quadratic)."""
+    import itertools
+
+    variants = ["".join(c) for c in itertools.product(*[("k", "K")] * 16)]
+    context = request_context(caller="arn:aws:iam::111122223333:user/x", region="us-east-1",
+                              encryption_context={v: str(i) for i, v in enumerate(variants)})
+    assert context["kms:encryptioncontext:" + "k" * 16] == tuple(map(str, range(len(variants))))
+    assert len(context["kms:encryptioncontextkeys"]) == len(variants)  # type: ignore[arg-type]
+    block = {"StringEquals": {"kms:EncryptionContext:" + "k" * 16: "0"}}
+    assert holds(block, context, deny=True) and not holds(block, context)
+    single = request_context(caller="arn:aws:iam::111122223333:user/x", region="us-east-1",
+                             encryption_context={"Tenant": "a"})  # fmt: skip
+    assert single["kms:encryptioncontext:tenant"] == "a"
+
+
 def test_policy_variables() -> None:
     context: dict[str, object] = {"aws:username": "bob", "kms:encryptioncontext:user": "bob"}
     assert holds({"StringEquals": {"kms:EncryptionContext:user": "${aws:username}"}}, context)
