@@ -366,6 +366,20 @@ def plain_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     return mapped if mapped is not None else address
 
 
+_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
+
+
+def _plain_network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    """A policy's range as ``plain_address`` compares addresses: an IPv4-mapped IPv6 range
+    (``::ffff:10.0.0.0/104``) is its IPv4 range, so it still covers the clients it named."""
+    network = ipaddress.ip_network(text, strict=False)
+    if isinstance(network, ipaddress.IPv6Network) and network.subnet_of(_MAPPED):
+        base = network.network_address.ipv4_mapped
+        assert base is not None
+        return ipaddress.IPv4Network(f"{base}/{network.prefixlen - 96}")
+    return network
+
+
 def _positive_match(base: str, request: str, policy: str) -> bool:
     if base in ("StringEquals", "StringNotEquals"):
         return request == policy
@@ -380,7 +394,7 @@ def _positive_match(base: str, request: str, policy: str) -> bool:
     if base in ("IpAddress", "NotIpAddress"):
         try:
             address = plain_address(request)
-            network = ipaddress.ip_network(policy, strict=False)
+            network = _plain_network(policy)
         except ValueError:
             return False
         return address.version == network.version and address in network

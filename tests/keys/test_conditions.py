@@ -208,6 +208,12 @@ def test_an_ipv4_mapped_address_is_its_ipv4_address() -> None:
     assert not holds({"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}, mapped)
     assert not holds({"IpAddress": {"aws:SourceIp": "::/0"}}, mapped)  # it is IPv4 now
     assert holds({"IpAddress": {"aws:SourceIp": "::1/128"}}, {"aws:sourceip": "::1"})
+    # A range written in the mapped form still names the same clients.
+    for address in ("::ffff:10.1.2.3", "10.1.2.3"):
+        assert holds({"IpAddress": {"aws:SourceIp": "::ffff:10.0.0.0/104"}},
+                     {"aws:sourceip": address}, deny=True)  # fmt: skip
+    assert not holds({"IpAddress": {"aws:SourceIp": "::ffff:10.0.0.0/104"}},
+                     {"aws:sourceip": "11.0.0.1"})  # fmt: skip
 
 
 @pytest.mark.parametrize(
