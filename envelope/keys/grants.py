@@ -93,8 +93,9 @@ def check_operations(operations: Sequence[str], supported: frozenset[str]) -> tu
     return tuple(result)
 
 
-def check_principal(member: str, value: object) -> str:
-    """A grantee or retiring principal: an ARN of an AWS principal or an account id.
+def check_principal(member: str, value: object, *, partition: str = "aws") -> str:
+    """A grantee or retiring principal: an ARN of an AWS principal or an account id (which
+    names the account principal of ``partition``, the key's).
 
     Raises:
         ValidationException: wrong type or length, characters outside the model's pattern.
@@ -103,7 +104,7 @@ def check_principal(member: str, value: object) -> str:
     if not _PRINCIPAL_ID.fullmatch(text):
         raise invalid(member, r"Member must satisfy regular expression pattern: ^[\w+=,.@:/-]+$")
     if re.fullmatch(r"\d{12}", text):
-        return f"arn:aws:iam::{text}:root"
+        return f"arn:{partition}:iam::{text}:root"
     if not re.match(r"arn:aws(-[a-z]+)*:(iam|sts)::", text):
         raise ValidationException(f"{member} {text!r} is not a valid AWS principal")
     return text

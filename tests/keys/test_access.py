@@ -425,6 +425,17 @@ def test_other_partitions(tmp_path: Path) -> None:
         listed = kms.list_grants(key_id=key.key_id).grants
         assert listed[0].issuing_account == f"arn:aws-cn:iam::{ACCOUNT}:root"
         bob.retire_grant(grant_token=grant.grant_token)  # the issuing account's principal
+        # An account id as grantee names the account principal of the key's partition; it was
+        # arn:aws:iam::ID:root, which no aws-cn caller matched (found by attack-policy).
+        admin = kms.with_caller(f"arn:aws-cn:iam::{ACCOUNT}:user/admin")
+        kms.put_key_policy(key_id=key.key_id, policy=policy(allow(admin.caller)),
+                           bypass_policy_lockout_safety_check=True)  # fmt: skip
+        with pytest.raises(AccessDeniedException):
+            bob.describe_key(key_id=key.key_id)
+        admin.create_grant(key_id=key.key_id, grantee_principal=ACCOUNT,
+                           operations=["DescribeKey"])  # fmt: skip
+        assert admin.list_grants(key_id=key.key_id).grants[0].grantee_principal == kms.caller
+        bob.describe_key(key_id=key.key_id)
         # Partitions share no principals: the same account number in aws is nobody here, and
         # used to pass for a principal of the account (found by attack-policy).
         with pytest.raises(ValidationException, match="partition"):

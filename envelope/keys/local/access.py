@@ -404,10 +404,14 @@ def _context(
         retiring = arguments.get("retiring_principal")
         facts["grant"] = GrantFacts(
             operations=operations,
-            grantee_principal=_grants.check_principal("granteePrincipal", grantee)
+            grantee_principal=_grants.check_principal(
+                "granteePrincipal", grantee, partition=service.partition
+            )
             if grantee is not None
             else None,
-            retiring_principal=_grants.check_principal("retiringPrincipal", retiring)
+            retiring_principal=_grants.check_principal(
+                "retiringPrincipal", retiring, partition=service.partition
+            )
             if retiring is not None
             else None,
             constraint_type=_grants.constraint_type(constraints),

@@ -78,10 +78,14 @@ class GrantOperations(LocalCore):
                 "1 validation error detected: Value null at 'granteePrincipal' failed to "
                 "satisfy constraint: Member must not be null"
             )
-        grantee = _grants.check_principal("granteePrincipal", grantee_principal)
+        grantee = _grants.check_principal(
+            "granteePrincipal", grantee_principal, partition=self.partition
+        )
         retiring = None
         if retiring_principal is not None:
-            retiring = _grants.check_principal("retiringPrincipal", retiring_principal)
+            retiring = _grants.check_principal(
+                "retiringPrincipal", retiring_principal, partition=self.partition
+            )
         _grants.check_operations(operations, frozenset(_grants.GRANT_OPERATIONS))
         _grants.check_constraints(constraints, symmetric=True)
         check_grant_tokens(grant_tokens)
@@ -168,7 +172,9 @@ class GrantOperations(LocalCore):
         wanted_id = None if grant_id is None else _grants.check_grant_id(grant_id)
         grantee = None
         if grantee_principal is not None:
-            grantee = _grants.check_principal("granteePrincipal", grantee_principal)
+            grantee = _grants.check_principal(
+                "granteePrincipal", grantee_principal, partition=self.partition
+            )
         records = self._purge_due_deletions()
         key = self._resolve(key_id, aliases=False, records=records)
         rows = [
@@ -194,7 +200,9 @@ class GrantOperations(LocalCore):
         check_marker(marker)
         principal = self._caller.arn
         if retiring_principal is not None:
-            principal = _grants.check_principal("retiringPrincipal", retiring_principal)
+            principal = _grants.check_principal(
+                "retiringPrincipal", retiring_principal, partition=self.partition
+            )
         rows = self._purge_due_deletions().grants_retirable_by(principal)
         chunk, truncated, next_marker = page(rows, lambda g: g.grant_id, size, marker)
         entries = tuple(self._grant_entry(grant) for grant in chunk)
