@@ -162,6 +162,17 @@ def test_every_key_operation_is_authorized(kms: LocalKeyService) -> None:
     assert alice.list_grants(key_id=key_id).grants
 
 
+def test_every_operation_is_checked_under_its_kms_action_name() -> None:
+    """A method whose derived permission were misspelt (``kms:GenerateHmac``) would escape every
+    Deny written with the real name; every permission is one KMS documents."""
+    from envelope.keys.local.access import rule_for
+    from envelope.keys.policy import KMS_ACTIONS
+
+    for name in operations():
+        action = rule_for(name).action
+        assert action.startswith("kms:") and action[4:].lower() in KMS_ACTIONS, (name, action)
+
+
 def test_account_level_operations_are_for_the_account(kms: LocalKeyService) -> None:
     bob = kms.with_caller(BOB)
     bob.create_key()
