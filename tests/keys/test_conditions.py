@@ -216,6 +216,19 @@ def test_an_ipv4_mapped_address_is_its_ipv4_address() -> None:
                      {"aws:sourceip": "11.0.0.1"})  # fmt: skip
 
 
+@settings(max_examples=300, deadline=None)
+@given(address=st.ip_addresses(v=4), network=st.ip_addresses(v=4), prefix=st.integers(0, 32),
+       negated=st.booleans(), deny=st.booleans())  # fmt: skip
+def test_an_ipv4_client_is_judged_alike_however_its_address_is_written(
+    address: Any, network: Any, prefix: int, negated: bool, deny: bool
+) -> None:
+    block = {"NotIpAddress" if negated else "IpAddress": {"aws:SourceIp": f"{network}/{prefix}"}}
+    plain = holds(block, {"aws:sourceip": str(address)}, deny=deny)
+    assert holds(block, {"aws:sourceip": f"::ffff:{address}"}, deny=deny) == plain
+    mapped_range = {next(iter(block)): {"aws:SourceIp": f"::ffff:{network}/{prefix + 96}"}}
+    assert holds(mapped_range, {"aws:sourceip": str(address)}, deny=deny) == plain
+
+
 @pytest.mark.parametrize(
     "block",
     [{"IpAddress": {"aws:SourceIp": "not-an-ip"}}, {"IpAddress": {"aws:Username": "x"}},
