@@ -17,6 +17,7 @@ from envelope.errors import (
     InvalidGrantTokenException,
     KMSInternalException,
     MalformedPolicyDocumentException,
+    NotFoundException,
     ValidationException,
 )
 from envelope.keys.base import KeyService
@@ -199,6 +200,29 @@ def test_cross_account_use_is_only_for_cross_account_operations(kms: LocalKeySer
                             ("update_key_description", {"key_id": key_id, "description": "x"})]:
         with pytest.raises(AccessDeniedException):  # fmt: skip
             getattr(stranger, name)(**arguments)
+
+
+def test_another_account_names_a_key_by_its_arn(kms: LocalKeyService) -> None:
+    """KMS resolves a bare key id or alias name in the caller's own account, so another
+    account's principal must use the key ARN or alias ARN; here the bare names used to work, and
+    code tested locally failed on AWS (found by attack-policy)."""
+    key = kms.create_key(policy=policy(allow([ROOT, "444455556666"]))).key_metadata
+    kms.create_alias(alias_name="alias/shared", target_key_id=key.key_id)
+    stranger = kms.with_caller(STRANGER)
+    with pytest.raises(NotFoundException, match="444455556666:key/"):
+        stranger.encrypt(key_id=key.key_id, plaintext=b"x")
+    with pytest.raises(NotFoundException, match="444455556666:alias/shared"):
+        stranger.describe_key(key_id="alias/shared")
+    with pytest.raises(NotFoundException):
+        stranger.re_encrypt(ciphertext_blob=kms.encrypt(key_id=key.key_id, plaintext=b"x")
+                            .ciphertext_blob, destination_key_id=key.key_id)  # fmt: skip
+    blob = stranger.encrypt(key_id=key.arn, plaintext=b"x").ciphertext_blob
+    alias_arn = key.arn.split(":key/")[0] + ":alias/shared"
+    assert stranger.describe_key(key_id=alias_arn).key_metadata.key_id == key.key_id
+    assert stranger.decrypt(ciphertext_blob=blob).plaintext == b"x"  # the blob names the key
+    stranger.re_encrypt(ciphertext_blob=blob, destination_key_id=key.arn)
+    stranger.get_key_rotation_status(key_id=key.arn)
+    kms.with_caller(BOB).encrypt(key_id="alias/shared", plaintext=b"x")  # own account: as ever
 
 
 def test_an_operation_that_skips_authorization_fails_closed(tmp_path: Path) -> None:

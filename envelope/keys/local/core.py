@@ -224,6 +224,13 @@ class LocalCore:
             AccessDeniedException: the caller may not do this with the key.
         """
         check_key_id(key_id)
+        if not key_id.startswith("arn:") and self._caller.account != self.account_id:
+            # KMS looks a key id or alias name up in the caller's own account: another
+            # account's key is named by its key ARN or alias ARN (API reference, KeyId).
+            where = f"arn:{self.partition}:kms:{self.region}:{self._caller.account}"
+            if key_id.startswith("alias/"):
+                raise NotFoundException(f"Alias {where}:{key_id} is not found.")
+            raise NotFoundException(f"Key '{where}:key/{key_id}' does not exist")
         records = self._purge_due_deletions(records)
         name = key_id
         prefix = f"arn:{self.partition}:kms:{self.region}:{self.account_id}:"

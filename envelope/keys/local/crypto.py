@@ -101,7 +101,7 @@ class CryptoOperations(LocalCore):
                 "The key ID in the request does not identify the key that encrypted the ciphertext"
             )
         try:
-            key = wanted or self._resolve(parsed.key_id)
+            key = wanted or self._resolve(self._arn(parsed.key_id))  # an ARN: any account's
         except NotFoundException:
             raise InvalidCiphertextException(
                 "the ciphertext names no key of this service"

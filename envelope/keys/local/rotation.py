@@ -91,7 +91,7 @@ class Rotation(LocalCore):
             return KeyRotationStatus(key_rotation_enabled=False, key_id=arn)
         if key.state == ENABLED:
             self._rotate_if_due(key)
-            key = self._resolve(key.key_id)
+            key = self._resolve(self._arn(key.key_id))
         return KeyRotationStatus(
             key_rotation_enabled=key.rotation_enabled,
             key_id=arn,
