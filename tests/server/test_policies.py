@@ -230,6 +230,13 @@ def test_a_dual_stack_listener_sees_ipv4_clients_as_ipv4(tmp_path: Path) -> None
     """Bound to an IPv6 socket, the server is told an IPv4 client's address as
     ``::ffff:127.0.0.1``; a Deny on 127.0.0.1/32 used not to apply to it (found by
     attack-policy). ``::ffff:127.0.0.1`` keeps the listener on loopback."""
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+            probe.bind(("::ffff:127.0.0.1", 0))
+    except OSError:
+        pytest.skip(reason="this machine has no dual-stack IPv6 sockets")
     server = EnvelopeServer(
         tmp_path / "home", args=("--host", "::ffff:127.0.0.1", "--allow-remote", "--workers", "1")
     ).start()
