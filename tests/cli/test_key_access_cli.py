@@ -68,9 +68,16 @@ def test_acting_as_another_principal(envelope: Run, tmp_path: Path) -> None:
     key_id = _key(envelope)
     envelope("key", "policy", "put", key_id, "-", input=_policy(ROOT).encode())
     (tmp_path / "in.txt").write_bytes(b"hello")
+    stranger = {"ENVELOPE_CALLER": "arn:aws:iam::999999999999:user/x"}
+    key_arn = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/{key_id}"
     denied = envelope("encrypt", str(tmp_path / "in.txt"), "-o", str(tmp_path / "out.env"),
-                      "--key", key_id, env={"ENVELOPE_CALLER": "arn:aws:iam::999999999999:user/x"})
+                      "--key", key_arn, env=stranger)  # fmt: skip
     fails(denied, "AccessDeniedException", "kms:GenerateDataKey")
+    assert not (tmp_path / "out.env").exists()
+    # Another account names a key by its ARN; a bare key id is looked up in its own account.
+    unknown = envelope("encrypt", str(tmp_path / "in.txt"), "-o", str(tmp_path / "out.env"),
+                       "--key", key_id, env=stranger)  # fmt: skip
+    fails(unknown, "NotFoundException", "999999999999")
     assert not (tmp_path / "out.env").exists()
     fails(envelope("key", "list", env={"ENVELOPE_CALLER": "bob"}), "ValidationException")
 
