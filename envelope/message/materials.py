@@ -123,8 +123,8 @@ def create_materials(
         )
         full[PUBLIC_KEY_FIELD] = base64.b64encode(point).decode("ascii")
     data_key, first = keys[0].generate_data_key(suite.key_length, full)
-    edks = [first] + [k.wrap(data_key, full) for k in keys[1:]]
-    return EncryptionMaterials(suite, data_key, tuple(edks), full, signing_key)
+    edks = (first,) if len(keys) == 1 else (first, *(k.wrap(data_key, full) for k in keys[1:]))
+    return EncryptionMaterials(suite, data_key, edks, full, signing_key)
 
 
 def _serialization() -> Any:
