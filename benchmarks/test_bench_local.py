@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from convention import tag
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from envelope.keys import blob
@@ -18,6 +19,13 @@ from envelope.keys.local import LocalKeyService
 
 CONTEXT = {"purpose": "benchmark"}
 LAYOUTS = {"derived": blob.LAYOUT_DERIVED, "direct-old": blob.LAYOUT_DIRECT}
+NAMES = {"derived": "derived keys (layout 2)", "direct-old": "direct (old layout 1)"}
+
+
+def _tag(benchmark: BenchmarkFixture, request: pytest.FixtureRequest, case: str) -> None:
+    layout = request.node.callspec.params["service"]
+    tag(benchmark, area="local-kms", case=case, impl=NAMES[layout],
+        role="subject" if layout == "derived" else "peer", ops=1)  # fmt: skip
 
 
 @pytest.fixture(scope="module", params=sorted(LAYOUTS))
@@ -31,10 +39,12 @@ def service(
     kms.close()
 
 
-@pytest.mark.benchmark(group="local-kms generate_data_key")
 def test_generate_data_key(
-    benchmark: BenchmarkFixture, service: tuple[LocalKeyService, str]
+    benchmark: BenchmarkFixture,
+    request: pytest.FixtureRequest,
+    service: tuple[LocalKeyService, str],
 ) -> None:
+    _tag(benchmark, request, "GenerateDataKey")
     kms, key_id = service
     result = benchmark(
         kms.generate_data_key, key_id=key_id, key_spec="AES_256", encryption_context=CONTEXT
@@ -42,18 +52,24 @@ def test_generate_data_key(
     assert len(result.plaintext) == 32
 
 
-@pytest.mark.benchmark(group="local-kms encrypt 4 KiB")
-def test_encrypt_4k(benchmark: BenchmarkFixture, service: tuple[LocalKeyService, str]) -> None:
+def test_encrypt_4k(
+    benchmark: BenchmarkFixture,
+    request: pytest.FixtureRequest,
+    service: tuple[LocalKeyService, str],
+) -> None:
+    _tag(benchmark, request, "Encrypt 4 KiB")
     kms, key_id = service
     plaintext = b"p" * 4096
     result = benchmark(kms.encrypt, key_id=key_id, plaintext=plaintext, encryption_context=CONTEXT)
     assert result.ciphertext_blob
 
 
-@pytest.mark.benchmark(group="local-kms decrypt")
 def test_decrypt_data_key(
-    benchmark: BenchmarkFixture, service: tuple[LocalKeyService, str]
+    benchmark: BenchmarkFixture,
+    request: pytest.FixtureRequest,
+    service: tuple[LocalKeyService, str],
 ) -> None:
+    _tag(benchmark, request, "Decrypt")
     kms, key_id = service
     blob_ = kms.generate_data_key(
         key_id=key_id, key_spec="AES_256", encryption_context=CONTEXT
