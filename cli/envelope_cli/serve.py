@@ -40,6 +40,15 @@ def serve(
     tls_key: Annotated[
         str | None, typer.Option("--tls-key", help="PEM private key (PKCS#8) of --tls-cert.")
     ] = None,
+    body_timeout: Annotated[
+        float,
+        typer.Option(
+            "--body-timeout",
+            min=0.1,
+            max=3600,
+            help="Seconds a request may take to send its body; then 408 and the connection closes.",
+        ),
+    ] = 30.0,
 ) -> None:
     """Serve the local keystore on the AWS KMS JSON protocol, with SigV4 authentication.
 
@@ -67,4 +76,5 @@ def serve(
         workers=workers,
         tls_cert=tls_cert,
         tls_key=tls_key,
+        body_timeout=body_timeout,
     )

@@ -21,7 +21,7 @@ from envelope.s3.presign import PresignMethods
 from envelope.s3.ranges import RangeMethods
 from envelope.s3.results import OpenObject, Prepared, S3ObjectInfo
 from envelope.s3.rewrap import RewrapMethods
-from envelope.s3.stored import INSTRUCTION_SUFFIX, read_metadata
+from envelope.s3.stored import INSTRUCTION_SUFFIX, instruction_slot, read_metadata
 from envelope.s3.transfer import TransferMethods, upload_stream
 
 MIB = 1024 * 1024
@@ -154,13 +154,11 @@ class EncryptedS3Client(TransferMethods, RewrapMethods, RangeMethods, PresignMet
         self,
         prepared: Prepared,
         *,
-        bucket: str,
-        key: str,
         user_metadata: Mapping[str, str] | None,
         instruction_file: bool | None = None,
-    ) -> dict[str, str]:
-        """The ``Metadata`` for the object; with an instruction file, that file is written first
-        (so no reader sees the object without it).
+    ) -> tuple[dict[str, str], bytes | None]:
+        """The ``Metadata`` for the object, and the body of its instruction file when it has one
+        (nothing is written here: ``write_instruction_file`` once the object is stored).
 
         Raises:
             S3MetadataError: User metadata uses an S3EC map key.
@@ -171,15 +169,43 @@ class EncryptedS3Client(TransferMethods, RewrapMethods, RangeMethods, PresignMet
             raise S3MetadataError(f"user metadata may not use the S3EC keys {clash}")
         use_file = self.instruction_file if instruction_file is None else instruction_file
         if not use_file:
-            return {**user, **md.encode(prepared.meta)}
+            return {**user, **md.encode(prepared.meta)}, None
         on_object, body = md.split_for_instruction_file(prepared.meta)
-        self._s3.put_object(
-            Bucket=bucket,
-            Key=key + INSTRUCTION_SUFFIX,
-            Body=body,
-            Metadata={md.INSTRUCTION_MARKER: ""},
+        return {**user, **on_object}, body
+
+    def check_instruction_file_slot(self, *, bucket: str, key: str) -> None:
+        """Refuse to write ``key`` with an instruction file when ``KEY.instruction`` is an object
+        of its own (one without the S3EC's instruction-file marker): the instruction file would
+        replace it. Called before the object is written.
+
+        Raises:
+            S3EncryptionError: ``KEY.instruction`` exists and is not an instruction file.
+        """
+        if instruction_slot(self._s3, bucket, key + INSTRUCTION_SUFFIX) != "foreign":
+            return
+        raise S3EncryptionError(
+            f"{key + INSTRUCTION_SUFFIX!r} exists and is not an instruction file (it has no "
+            f"{md.INSTRUCTION_MARKER} metadata): writing {key!r} with an instruction file would "
+            "replace it; rename one of them, or keep the metadata in the object's headers"
         )
-        return {**user, **on_object}
+
+    def write_instruction_file(self, *, bucket: str, key: str, body: bytes | None) -> None:
+        """Store an object's instruction file, after the object itself.
+
+        The order matters when an object is replaced: were the file written first and the
+        object's upload then failed (a broken source, Ctrl-C, S3 refusing it), the old object
+        would stay with a data key that does not open it, lost for good. This way a failed
+        upload leaves the old object and its file as they were. Between the two writes (and if
+        this one fails) readers get a clear error, never wrong plaintext: the old file's data key
+        fails the new object's key commitment (V3) or tag (V2).
+        """
+        if body is not None:
+            self._s3.put_object(
+                Bucket=bucket,
+                Key=key + INSTRUCTION_SUFFIX,
+                Body=body,
+                Metadata={md.INSTRUCTION_MARKER: ""},
+            )
 
     def put_object(
         self,
@@ -244,16 +270,15 @@ class EncryptedS3Client(TransferMethods, RewrapMethods, RangeMethods, PresignMet
     ) -> dict[str, Any]:
         prepared = self.prepare(context, format=format)
         body = encrypt_bytes(prepared.key, data)
-        metadata = self.store_metadata(
-            prepared,
-            bucket=bucket,
-            key=key,
-            user_metadata=extra.pop("Metadata", None),
-            instruction_file=instruction_file,
+        metadata, instruction = self.store_metadata(
+            prepared, user_metadata=extra.pop("Metadata", None), instruction_file=instruction_file
         )
+        if instruction is not None:
+            self.check_instruction_file_slot(bucket=bucket, key=key)
         result: dict[str, Any] = self._s3.put_object(
             Bucket=bucket, Key=key, Body=body, Metadata=metadata, **extra
         )
+        self.write_instruction_file(bucket=bucket, key=key, body=instruction)
         return result
 
     # --- reading ---------------------------------------------------------------------------------
@@ -396,9 +421,12 @@ class EncryptedS3Client(TransferMethods, RewrapMethods, RangeMethods, PresignMet
         InstructionFileSuffix: str = INSTRUCTION_SUFFIX,
         **kwargs: Any,
     ) -> dict[str, Any]:
-        """Delete an object and its instruction file (client.md: DeleteObject)."""
+        """Delete an object and its instruction file (client.md: DeleteObject), but never an
+        object of its own that only has the instruction file's name."""
         result: dict[str, Any] = self._s3.delete_object(Bucket=Bucket, Key=Key, **kwargs)
-        self._s3.delete_object(Bucket=Bucket, Key=Key + InstructionFileSuffix)
+        name = Key + InstructionFileSuffix
+        if instruction_slot(self._s3, Bucket, name) == "instruction":
+            self._s3.delete_object(Bucket=Bucket, Key=name)
         return result
 
 

@@ -268,7 +268,14 @@ def decode(
     Raises:
         S3MetadataError: Missing, malformed or mixed-format metadata (each says which).
     """
-    own = {k.lower(): v for k, v in metadata.items() if k.lower() in ALL_KEYS}
+    own: dict[str, str] = {}
+    for name, value in metadata.items():
+        key = name.lower()
+        if key in ALL_KEYS:
+            if key in own:
+                # Two spellings of one header: readers would not agree which one counts.
+                raise S3MetadataError(f"metadata {key} appears more than once (in two cases)")
+            own[key] = value
     if instruction is not None:
         # The instruction file may not carry what V3 keeps on the object (so it cannot swap the
         # commitment), and V1/V2 content keys may not be on the object as well.

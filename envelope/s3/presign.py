@@ -4,9 +4,11 @@ such an object with the caller's keys (a plain HTTP GET; no S3 credentials neede
 from __future__ import annotations
 
 import datetime as dt
+import http.client
 import io
 import re
 import shutil
+import socket
 import tempfile
 import urllib.error
 import urllib.parse
@@ -56,9 +58,15 @@ class PresignedGet:
 
 
 def redact(url: str) -> str:
-    """``url`` without its query (which carries the signature)."""
-    parts = urllib.parse.urlsplit(url)
-    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+    """``url`` without its query (which carries the signature) or user:password, and with any
+    space or control character percent-encoded, for error messages and logs."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return "(a malformed URL)"
+    host = parts.netloc.rpartition("@")[2]
+    shown = urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
+    return urllib.parse.quote(shown, safe=":/@[]%-._~!$&'()*+,;=")
 
 
 def presign_get(
@@ -114,7 +122,7 @@ def expiry(url: str) -> dt.datetime | None:
             return start.replace(tzinfo=dt.timezone.utc) + dt.timedelta(seconds=seconds)
         if "expires" in query and "signature" in query:
             return dt.datetime.fromtimestamp(int(query["expires"]), dt.timezone.utc)
-    except (ValueError, OverflowError):
+    except (ValueError, OverflowError, OSError):  # OSError: beyond the platform's time_t
         raise S3PresignedUrlError("the pre-signed URL's expiry fields are malformed") from None
     return None
 
@@ -128,10 +136,89 @@ def _s3_error(body: bytes) -> tuple[str, str]:
     )
 
 
+def _check_url(url: object, what: str) -> str:
+    """``url`` if urllib can fetch it as it is: http(s), a host, a numeric port, printable ASCII.
+
+    A pre-signed URL is ASCII (S3 keys are percent-encoded in it); anything else would fail
+    inside urllib or http.client with an error whose text may quote the query, signature and all.
+
+    Raises:
+        S3PresignedUrlError: Which of these it is not (never quoting the URL's query).
+    """
+    try:
+        parts = urllib.parse.urlsplit(url) if isinstance(url, str) else None
+        port = parts.port if parts is not None else None
+    except ValueError:
+        raise S3PresignedUrlError(f"the {what} URL is malformed (host or port)") from None
+    if parts is None or parts.scheme not in ("http", "https"):
+        raise S3PresignedUrlError(f"the {what} URL must be an http:// or https:// URL")
+    assert isinstance(url, str)
+    if not url.isascii() or any(c <= " " or c == "\x7f" for c in url):
+        raise S3PresignedUrlError(
+            f"the {what} URL holds spaces, control characters or non-ASCII text; a pre-signed "
+            "URL is printable ASCII (is it cut or pasted with something else?)"
+        )
+    if "@" in parts.netloc:
+        raise S3PresignedUrlError(
+            f"the {what} URL names a user or password; a pre-signed URL carries neither"
+        )
+    host = parts.hostname or ""
+    labels = [] if ":" in host else host.removesuffix(".").split(".")  # IPv6 has no labels
+    if not host or port == 0 or any(not 0 < len(label) < 64 for label in labels):
+        raise S3PresignedUrlError(f"the {what} URL has no valid host")
+    return url
+
+
+def _failure(url: str, what: str, error: BaseException) -> S3PresignedUrlError:
+    """A fetch or read failure, named by its kind: the texts of urllib's and http.client's
+    errors may quote the URL with its signature, or the server's bytes."""
+    inner_reason = getattr(error, "reason", None)
+    if isinstance(error, (TimeoutError, socket.timeout)) or isinstance(
+        inner_reason, (TimeoutError, socket.timeout)
+    ):
+        reason = "timed out"
+    elif isinstance(error, urllib.error.URLError) and isinstance(error.reason, str):
+        reason = error.reason  # "no host given", "unknown url type": no URL in them
+    elif isinstance(error, (urllib.error.URLError, OSError)):
+        inner = getattr(error, "reason", error)
+        reason = getattr(inner, "strerror", None) or type(inner).__name__
+    elif isinstance(error, http.client.HTTPException):
+        reason = f"the server's answer is not valid HTTP ({type(error).__name__})"
+    else:
+        reason = type(error).__name__
+    return S3PresignedUrlError(f"cannot fetch the {what} URL {redact(url)}: {reason}")
+
+
+class _Body:
+    """A urllib response whose read failures are S3PresignedUrlError (the body comes from a
+    server that may be anything; what it sends is checked by the tag, how it fails here)."""
+
+    def __init__(self, response: Any, url: str, what: str) -> None:
+        self._response = response
+        self._url, self._what = url, what
+        self.status: int = response.status
+        self.headers: Any = response.headers
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            data: bytes = self._response.read(size)
+        except (OSError, http.client.HTTPException, ValueError) as e:
+            raise _failure(self._url, self._what, e) from None
+        return data
+
+    def close(self) -> None:
+        self._response.close()
+
+    def __enter__(self) -> _Body:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def _open(url: str, what: str, timeout: float) -> Any:
     """GET ``url`` with urllib; S3's refusals and network failures as S3PresignedUrlError."""
-    if not isinstance(url, str) or urllib.parse.urlsplit(url).scheme not in ("http", "https"):
-        raise S3PresignedUrlError(f"the {what} URL must be an http:// or https:// URL")
+    url = _check_url(url, what)
     ends = expiry(url)
     now = dt.datetime.now(dt.timezone.utc)
     if ends is not None and ends <= now:
@@ -142,17 +229,28 @@ def _open(url: str, what: str, timeout: float) -> Any:
     try:
         # The scheme is checked above, and redirects may not leave http(s) either.
         request = urllib.request.Request(url, method="GET")  # noqa: S310
-        return urllib.request.build_opener(_HttpRedirects).open(request, timeout=timeout)
+        response = urllib.request.build_opener(_HttpRedirects).open(request, timeout=timeout)
+    except S3PresignedUrlError:
+        raise
     except urllib.error.HTTPError as e:
-        with e:
-            code, message = _s3_error(e.read(_ERROR_BODY))
-        detail = f"{e.code} {code or e.reason}" + (f": {message}" if message else "")
+        try:
+            with e:
+                code, message = _s3_error(e.read(_ERROR_BODY))
+        except (OSError, http.client.HTTPException):
+            code, message = "", ""
+        detail = f"{e.code} {code or _printable(str(e.reason))}" + (
+            f": {message}" if message else ""
+        )
         raise S3PresignedUrlError(
             f"S3 refused the pre-signed {what} URL ({redact(url)}): {detail}"
         ) from None
-    except (urllib.error.URLError, OSError) as e:
-        reason = getattr(e, "reason", e)
-        raise S3PresignedUrlError(f"cannot fetch {redact(url)}: {reason}") from None
+    except (OSError, http.client.HTTPException, ValueError) as e:  # URLError is an OSError
+        raise _failure(url, what, e) from None
+    return _Body(response, url, what)
+
+
+def _printable(text: str) -> str:
+    return "".join(c if c.isprintable() else "?" for c in text[:200])
 
 
 class _HttpRedirects(urllib.request.HTTPRedirectHandler):
@@ -161,18 +259,31 @@ class _HttpRedirects(urllib.request.HTTPRedirectHandler):
     def redirect_request(
         self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str
     ) -> Any:
-        if urllib.parse.urlsplit(newurl).scheme not in ("http", "https"):
-            raise S3PresignedUrlError("the URL redirected to a URL that is not http(s)")
+        try:
+            _check_url(newurl, "redirect")
+        except S3PresignedUrlError as e:
+            raise S3PresignedUrlError(
+                f"the URL redirected to one that cannot be fetched: {e}"
+            ) from None
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
 def _metadata(headers: Any) -> dict[str, str]:
-    """The object's user metadata from its GET response headers (what boto3's Metadata holds)."""
-    return {
-        name.lower()[len(_META_PREFIX) :]: value
-        for name, value in headers.items()
-        if name.lower().startswith(_META_PREFIX)
-    }
+    """The object's user metadata from its GET response headers (what boto3's Metadata holds).
+
+    Raises:
+        S3MetadataError: A metadata header appears more than once (in any case): readers would
+            not agree which one counts.
+    """
+    out: dict[str, str] = {}
+    for name, value in headers.items():
+        lowered = name.lower()
+        if lowered.startswith(_META_PREFIX):
+            key = lowered[len(_META_PREFIX) :]
+            if key in out:
+                raise S3MetadataError(f"metadata {key} appears more than once in the response")
+            out[key] = value
+    return out
 
 
 def open_url(

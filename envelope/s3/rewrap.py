@@ -212,11 +212,17 @@ def rewrap_object(
     suffix: str = INSTRUCTION_SUFFIX,
     copy_threshold: int = MAX_COPY_OBJECT,
     copy_part_size: int = 512 * MIB,
-    skip_plain: bool = False,
+    listed: bool = False,
 ) -> RewrapResult:
-    """Rewrap one object in place (see ``EncryptedS3Client.rewrap_object``)."""
+    """Rewrap one object in place (see ``EncryptedS3Client.rewrap_object``). ``listed``: the key
+    came from a listing, so a plain object, or one deleted since, is skipped, not refused."""
     s3 = client.s3_client
-    head, meta, instruction = _load(s3, bucket, key, suffix, plain_ok=skip_plain)
+    try:
+        head, meta, instruction = _load(s3, bucket, key, suffix, plain_ok=listed)
+    except Exception as e:
+        if not (listed and _no_such_key(e)):  # HeadObject's 404 (the instruction file's is not)
+            raise
+        return RewrapResult(bucket, key, "skipped", reason="deleted since it was listed")
     etag = head.get("ETag")
     if meta is None:
         marker = md.INSTRUCTION_MARKER in (head.get("Metadata") or {})
@@ -320,7 +326,7 @@ def rewrap_prefix(
             suffix=suffix,
             copy_threshold=copy_threshold,
             copy_part_size=copy_part_size,
-            skip_plain=True,
+            listed=True,
         )
 
     def collect(key: str, future: Future[RewrapResult]) -> None:
@@ -338,14 +344,21 @@ def rewrap_prefix(
     pending: deque[tuple[str, Future[RewrapResult]]] = deque()
     paginator = client.s3_client.get_paginator("list_objects_v2")
     with ThreadPoolExecutor(max_workers=max_concurrency) as pool:
-        for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
-            for item in page.get("Contents") or []:
-                # A bounded window: listing a million keys queues a few dozen at most.
-                while len(pending) >= 2 * max_concurrency:
-                    collect(*pending.popleft())
-                pending.append((item["Key"], pool.submit(one, item["Key"])))
-        while pending:
-            collect(*pending.popleft())
+        try:
+            for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+                for item in page.get("Contents") or []:
+                    # A bounded window: listing a million keys queues a few dozen at most.
+                    while len(pending) >= 2 * max_concurrency:
+                        collect(*pending.popleft())
+                    pending.append((item["Key"], pool.submit(one, item["Key"])))
+            while pending:
+                collect(*pending.popleft())
+        except BaseException:
+            # Ctrl-C, SIGTERM (the CLI raises it here) or a failed listing: the objects in flight
+            # finish on their own, the queued ones are not started (nobody would report them).
+            for _, future in pending:
+                future.cancel()
+            raise
     return RewrapSummary(
         bucket,
         prefix,

@@ -41,3 +41,32 @@ def read_metadata(
     with response["Body"] as body:
         data = body.read(md.MAX_INSTRUCTION_FILE + 1)
     return md.decode(metadata, md.parse_instruction_file(data))
+
+
+def instruction_slot(s3: Any, bucket: str, name: str) -> str:
+    """What ``name`` (an object's ``KEY.instruction``) is now: ``"absent"``, ``"instruction"``
+    (it carries the S3EC's instruction-file marker, or, from a writer that sets none, reads as
+    one) or ``"foreign"`` (an object of its own that only has the name, which an instruction file
+    must never replace or take with it)."""
+    try:
+        head = s3.head_object(Bucket=bucket, Key=name)
+    except Exception as e:
+        if _code(e) not in ("404", "NoSuchKey", "NotFound"):
+            raise
+        return "absent"
+    if md.INSTRUCTION_MARKER in (head.get("Metadata") or {}):
+        return "instruction"
+    if int(head.get("ContentLength") or 0) > md.MAX_INSTRUCTION_FILE:
+        return "foreign"
+    with s3.get_object(Bucket=bucket, Key=name, IfMatch=head["ETag"])["Body"] as body:
+        data = body.read(md.MAX_INSTRUCTION_FILE + 1)
+    try:
+        md.parse_instruction_file(data)
+    except S3MetadataError:
+        return "foreign"
+    return "instruction"
+
+
+def _code(error: Exception) -> str | None:
+    code: str | None = getattr(error, "response", {}).get("Error", {}).get("Code")
+    return code

@@ -88,18 +88,17 @@ def upload_stream(
     first = b"" if large else _read_full(source, client.multipart_threshold + 1)
     user_metadata = extra.pop("Metadata", None)
     prepared = client.prepare(context, format=format)
-    metadata = client.store_metadata(
-        prepared,
-        bucket=bucket,
-        key=key,
-        user_metadata=user_metadata,
-        instruction_file=instruction_file,
+    metadata, instruction = client.store_metadata(
+        prepared, user_metadata=user_metadata, instruction_file=instruction_file
     )
+    if instruction is not None:
+        client.check_instruction_file_slot(bucket=bucket, key=key)
     if not large and len(first) <= client.multipart_threshold:
         body = encrypt_bytes(prepared.key, first)
         result: dict[str, Any] = s3.put_object(
             Bucket=bucket, Key=key, Body=body, Metadata=metadata, **extra
         )
+        client.write_instruction_file(bucket=bucket, key=key, body=instruction)
         if callback is not None:
             callback(len(first))
         return result
@@ -117,11 +116,12 @@ def upload_stream(
         done: dict[str, Any] = s3.complete_multipart_upload(
             Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
         )
-        return done
     except BaseException:
         with contextlib.suppress(Exception):
             s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
         raise
+    client.write_instruction_file(bucket=bucket, key=key, body=instruction)
+    return done
 
 
 class _Reader:

@@ -40,6 +40,10 @@ escaped) fits several times over; anything larger is refused before it is read."
 
 ENV_LOG_REQUESTS = "ENVELOPE_SERVE_LOG_REQUESTS"
 ENV_MAX_BODY = "ENVELOPE_SERVE_MAX_BODY"
+ENV_THREADS = "ENVELOPE_SERVE_THREADS"
+ENV_BODY_TIMEOUT = "ENVELOPE_SERVE_BODY_TIMEOUT"
+BODY_TIMEOUT_S = 30.0
+"""Seconds from a request's headers to the end of its body (granian gives headers 30 s too)."""
 
 StartResponse = Callable[[str, list[tuple[str, str]]], object]
 
@@ -163,6 +167,15 @@ class KmsApplication:
                 latency_ms=(time.perf_counter() - started) * 1000,
             ))  # fmt: skip
         return self._respond(start_response, status, body, request_id, extra)
+
+    def log_refused(self, status: int, error: str, started: float) -> None:
+        """An access-log line (when logging) for a request refused before it reached ``__call__``
+        (a body that did not arrive in time): no operation, principal or key is known."""
+        if self._log is not None:
+            access_log.write(self._log, access_log.AccessRecord(
+                request_id=str(uuid.uuid4()), operation=None, principal=None, key=None,
+                status=status, error=error, latency_ms=(time.perf_counter() - started) * 1000,
+            ))  # fmt: skip
 
     def _respond(
         self,

@@ -70,6 +70,7 @@ STATUS: dict[str, int] = {
     "InvalidSignatureException": 400,
     "MissingAuthenticationTokenException": 403,
     "RequestEntityTooLargeException": 413,
+    "RequestTimeoutException": 408,
     "SerializationException": 400,
     "UnknownOperationException": 400,
     "UnrecognizedClientException": 400,
@@ -127,7 +128,7 @@ def _convert(shape: Shape, value: object, path: str) -> object:
     kind = shape.type_name
     if kind == "string":
         if isinstance(value, str):
-            return value
+            return _scalar_values(value, path)
     elif kind == "blob":
         if isinstance(value, str):
             try:
@@ -178,6 +179,24 @@ def _convert(shape: Shape, value: object, path: str) -> object:
     else:  # pragma: no cover - every KMS input shape is one of the kinds above
         raise serialization_error(f"{path} has an unsupported type {kind}")
     raise serialization_error(f"{path} must be a {kind}, not a JSON {_kind(value)}")
+
+
+def _not_json(constant: str) -> object:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _scalar_values(value: str, path: str) -> str:
+    """``value`` if it is Unicode text; a lone surrogate escape (``"\\ud800"``) is valid JSON
+    syntax but no character (RFC 8259 §8.2), and would fail deep in the service with a 500.
+
+    Raises:
+        ProtocolError: SerializationException naming the member.
+    """
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise serialization_error(f"{path} holds a lone surrogate, not Unicode text") from None
+    return value
 
 
 def _neutral(member: str, value: object) -> bool:
@@ -236,8 +255,11 @@ class Protocol:
             UnsupportedOperationException: a member this server cannot honour is set.
         """
         try:
-            document = json.loads(body) if body.strip() else {}
-        except (ValueError, RecursionError):
+            # RFC 8259 §8.1: UTF-8 without a byte order mark (json.loads of bytes would also take
+            # UTF-16 and UTF-32, and of text a BOM); NaN and Infinity are not JSON (§6).
+            text = body.decode("utf-8")
+            document = json.loads(text, parse_constant=_not_json) if text.strip() else {}
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
             raise serialization_error("the request body is not valid JSON") from None
         if not isinstance(document, dict):
             raise serialization_error(

@@ -1,15 +1,18 @@
 """Serving: ``envelope serve`` on granian, loopback by default, stopped gracefully by SIGTERM.
 
-granian (a Rust HTTP/1.1 server) parses HTTP and keeps connections alive; the WSGI application
-runs in each worker process on a few threads, so a slow request (an RSA-4096 CreateKey, a
-keystore write waiting for another process) never stalls the others. Chosen by measurement on
+granian (a Rust HTTP/1.1 server) parses HTTP and keeps connections alive. Each worker reads
+request bodies on its event loop with a deadline (``front.py``), then runs the WSGI application:
+the hot read-only operations on the loop, everything else on a few threads, so a slow request (an
+RSA-4096 CreateKey, a keystore write waiting for another process) never stalls the others and a
+client that never sends its body holds no thread. Chosen by measurement on
 the 2-core development machine, one worker each, 8 client threads replaying requests over
 keep-alive: a trivial app answered 26,000 requests/s on granian (WSGI) against 10,700 on uvicorn
 (ASGI, uvloop, httptools) and 6,900 on uvicorn with h11; with this application (SigV4 and a
 GenerateDataKey per request) granian stayed ahead of uvicorn, which must also move the
-synchronous key service off its event loop. granian's WSGI bridge streams the body to the
-application (so the size limit holds before anything is buffered) and finishes requests in flight
-on SIGTERM.
+synchronous key service off its event loop. granian's WSGI bridge, used first, gave each body to
+a thread to read with no deadline, so a few silent clients stalled the server; its RSGI interface
+with our own front costs about the same CPU per request (0.45-0.5 ms of the worker's CPU per
+GenerateDataKey against 0.4-0.5 ms, one worker) and finishes requests in flight on SIGTERM too.
 
 On SIGTERM or SIGINT granian stops accepting connections, lets every request in flight finish, and
 the worker closes the keystore. Every keystore write is one SQLite transaction, so even a worker
@@ -23,7 +26,14 @@ import os
 import socket
 
 from envelope.errors import ValidationException
-from envelope.server.app import ENV_LOG_REQUESTS, ENV_MAX_BODY, MAX_BODY
+from envelope.server.app import (
+    BODY_TIMEOUT_S,
+    ENV_BODY_TIMEOUT,
+    ENV_LOG_REQUESTS,
+    ENV_MAX_BODY,
+    ENV_THREADS,
+    MAX_BODY,
+)
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4599
@@ -38,8 +48,12 @@ def default_workers() -> int:
     JSON, AES-GCM), so processes, not threads, add capacity; each opens its own keystore
     connection, which the keystore allows."""
     return max(1, min(MAX_AUTO_WORKERS, os.cpu_count() or 1))
-BACKPRESSURE = 64
-"""Requests a worker takes on at once; more wait in the socket backlog."""
+
+
+BACKPRESSURE = 1024
+"""Requests a worker takes on at once; more wait in the socket backlog. A request waiting for
+its body costs the worker no thread (``front.py``), so this is the number of slow clients that
+can stall a worker until their body deadline, not the work in progress (``BLOCKING_THREADS``)."""
 SHUTDOWN_GRACE_S = 30
 """How long SIGTERM waits for requests in flight before the worker is killed."""
 
@@ -77,6 +91,7 @@ def serve(
     max_body: int = MAX_BODY,
     tls_cert: str | None = None,
     tls_key: str | None = None,
+    body_timeout: float = BODY_TIMEOUT_S,
 ) -> None:
     """Serve the KMS JSON protocol over the keystore in ``ENVELOPE_HOME`` until SIGTERM/SIGINT.
 
@@ -90,6 +105,7 @@ def serve(
         max_body: the largest request body accepted, in bytes.
         tls_cert: PEM certificate file: serve HTTPS (with ``tls_key``).
         tls_key: PEM private key file (PKCS#8) for ``tls_cert``.
+        body_timeout: seconds a request may take to send its body after its headers.
 
     Raises:
         ValidationException: a non-loopback host without ``allow_remote``, a bad port or worker
@@ -107,20 +123,26 @@ def serve(
         raise ValidationException(f"port {port} is not 1-65535")
     if not 1 <= workers <= 64:
         raise ValidationException(f"workers must be 1-64, not {workers}")
+    if not 0 < body_timeout <= 3600:
+        raise ValidationException(
+            f"body_timeout must be above 0 and at most 3600 s, not {body_timeout}"
+        )
     if (tls_cert is None) != (tls_key is None):
         raise ValidationException("TLS needs both a certificate and its key")
     _check_port_free(host, port)
     # The worker processes read their configuration from the environment they inherit.
     os.environ[ENV_LOG_REQUESTS] = "1" if log_requests else "0"
     os.environ[ENV_MAX_BODY] = str(max_body)
+    os.environ[ENV_THREADS] = str(BLOCKING_THREADS)
+    os.environ[ENV_BODY_TIMEOUT] = str(body_timeout)
     server = Server(
-        "envelope.server.app:create_app",
+        "envelope.server.front:create_app",
         address=host,
         port=port,
-        interface=Interfaces.WSGI,
+        interface=Interfaces.RSGI,
         factory=True,
         workers=workers,
-        blocking_threads=BLOCKING_THREADS,
+        blocking_threads=1,  # granian's; the front runs requests on its own BLOCKING_THREADS
         backpressure=BACKPRESSURE,
         websockets=False,
         log_enabled=True,

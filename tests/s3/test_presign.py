@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
+import socket
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -12,13 +15,15 @@ from typing import Any
 
 import pytest
 
-from envelope import KmsKey
+from envelope import KmsKey, RawAesKey
 from envelope.errors import (
     S3AuthenticationError,
     S3MetadataError,
     S3PresignedUrlError,
 )
 from envelope.s3 import EncryptedS3Client, PresignedGet
+from envelope.s3 import metadata as md
+from envelope.s3.content import encrypt_bytes
 from tests.moto_server import MotoServer, free_port
 from tests.s3.presign_gate import PresignGate
 
@@ -164,3 +169,158 @@ def test_presigned_get_text_forms() -> None:
     assert str(signed) == signed.url
     assert "abc" not in repr(signed)
     assert signed.to_dict()["ExpiresIn"] == 60
+
+
+# --- hostile URLs and servers, no S3 needed ------------------------------------------------------
+
+SIGNATURE = "X-Amz-Signature=5ec12e7deadbeef"
+_AES = RawAesKey("s3", "aes", os.urandom(32))
+
+
+def _object() -> tuple[dict[str, str], bytes, bytes]:
+    """A raw-AES S3EC object made in memory: its metadata, ciphertext and plaintext."""
+    client = EncryptedS3Client(None, keys=_AES)
+    prepared = client.prepare(None)
+    plaintext = os.urandom(100_000)
+    return md.encode(prepared.meta), encrypt_bytes(prepared.key, plaintext), plaintext
+
+
+class Hostile:
+    """A loopback HTTP server that answers every connection with ``answer(request)``: bytes, or
+    a list of bytes to send and seconds to wait."""
+
+    def __init__(self, answer: Any) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/bucket/key?{SIGNATURE}"
+        self.answer = answer
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                request = conn.recv(65536)
+                answer = self.answer(request)
+                with contextlib.suppress(OSError):
+                    for part in answer if isinstance(answer, list) else [answer]:
+                        if isinstance(part, bytes):
+                            conn.sendall(part)
+                        else:
+                            time.sleep(part)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def _response(metadata: dict[str, str], body: bytes, extra: str = "") -> bytes:
+    head = "".join(f"x-amz-meta-{k}: {v}\r\n" for k, v in metadata.items())
+    return (f"HTTP/1.1 200 OK\r\n{head}{extra}Content-Length: {len(body)}\r\n\r\n").encode() + body
+
+
+@pytest.fixture
+def instruction_only() -> Iterator[str]:
+    """A server whose object keeps its metadata in an instruction file (V3 object-only keys)."""
+    metadata, body, _ = _object()
+    on_object = {k: v for k, v in metadata.items() if k in md.V3_OBJECT_ONLY}
+    server = Hostile(lambda _: _response(on_object, body))
+    yield server.url
+    server.close()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"http://127.0.0.1/a b?{SIGNATURE}",
+        f"http://127.0.0.1/k?{SIGNATURE} x",
+        f"http://127.0.0.1/k?{SIGNATURE}\r\nX-Injected: 1",
+        f"http://127.0.0.1:port/k?{SIGNATURE}",
+        f"http://127.0.0.1:99999/k?{SIGNATURE}",
+        f"http://[::1/k?{SIGNATURE}",
+        f"http://\u0130stanbul.example/k?{SIGNATURE}",
+        f"http://{'a' * 300}.example/k?{SIGNATURE}",
+        f"http://127.0.0.1/k?Expires=99999999999999999&Signature={SIGNATURE}",
+        f"http://user:pa55word@127.0.0.1:1/k?{SIGNATURE}",
+    ],
+    ids=["space-in-path", "space-in-query", "crlf", "port-name", "port-range", "ipv6", "idn",
+         "long-label", "expires-overflow", "userinfo"],
+)  # fmt: skip
+def test_malformed_urls_are_one_clear_error_without_the_signature(
+    url: str, instruction_only: str
+) -> None:
+    """Before, http.client's InvalidURL (its text holding the whole query, signature included),
+    ValueError, UnicodeError and OSError escaped as they were: the CLI printed a traceback; and
+    a URL's user:password stayed in the error text."""
+    client = EncryptedS3Client(None, keys=_AES)
+    for call in (
+        lambda: client.decrypt_url(url, timeout=5),
+        lambda: client.download_url(url, io.BytesIO(), timeout=5),
+        lambda: client.decrypt_url(instruction_only, InstructionUrl=url, timeout=5),
+    ):
+        with pytest.raises(S3PresignedUrlError) as caught:
+            call()
+        text = f"{caught.value} {caught.value.__cause__!r} {caught.value.__context__!r}"
+        assert "5ec12e7" not in text and "pa55word" not in text
+
+
+def test_servers_that_do_not_speak_http_or_stall() -> None:
+    metadata, body, plaintext = _object()
+    answers = {
+        "not-http": lambda _: b"\x00\xffnonsense\r\n\r\n",
+        "101-headers": lambda _: b"HTTP/1.1 200 OK\r\n" + b"x-a: b\r\n" * 101 + b"\r\n",
+        "long-header": lambda _: b"HTTP/1.1 200 OK\r\nx-a: " + b"b" * 70_000 + b"\r\n\r\n",
+        "bad-redirect": lambda _: (
+            b"HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1/a b?" + SIGNATURE.encode()
+            + b"\r\nContent-Length: 0\r\n\r\n"
+        ),
+    }  # fmt: skip
+    client = EncryptedS3Client(None, keys=_AES)
+    for name, answer in answers.items():
+        server = Hostile(answer)
+        try:
+            sink = io.BytesIO()
+            with pytest.raises(S3PresignedUrlError) as caught:
+                client.download_url(server.url, sink, timeout=5)
+            assert "5ec12e7" not in str(caught.value), name
+            assert sink.getvalue() == b"", name
+        finally:
+            server.close()
+    # A server that stops sending in the middle of the body: a timeout, reported as such.
+    whole = _response(metadata, body)
+    stall = Hostile(lambda _: [whole[: -len(body) // 2], 3.0])
+    try:
+        sink = io.BytesIO()
+        with pytest.raises(S3PresignedUrlError, match="timed out"):
+            client.download_url(stall.url, sink, timeout=1)
+        assert sink.getvalue() == b""
+    finally:
+        stall.close()
+    good = Hostile(lambda _: _response(metadata, body))
+    try:
+        assert client.decrypt_url(good.url) == plaintext
+    finally:
+        good.close()
+
+
+def test_repeated_metadata_headers_are_refused() -> None:
+    """Two ``x-amz-meta-x-amz-3`` headers (any case): one reader may take the first, another the
+    last. boto3 joins them with a comma (and base64 then fails); here the last silently won."""
+    metadata, body, _ = _object()
+    client = EncryptedS3Client(None, keys=_AES)
+    for extra in (
+        f"x-amz-meta-x-amz-3: {metadata['x-amz-3']}\r\n",
+        f"X-Amz-Meta-X-Amz-3: {metadata['x-amz-3']}\r\n",
+        "X-AMZ-META-X-AMZ-D: AAAA\r\n",
+    ):
+        server = Hostile(lambda _, extra=extra: _response(metadata, body, extra))
+        try:
+            with pytest.raises(S3MetadataError, match="more than once"):
+                client.decrypt_url(server.url)
+        finally:
+            server.close()
+    # And a metadata map (what boto3 hands over) with one key in two spellings.
+    doubled = {**metadata, "X-Amz-3": metadata["x-amz-3"]}
+    with pytest.raises(S3MetadataError, match="more than once"):
+        md.decode(doubled)

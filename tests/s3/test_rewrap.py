@@ -7,6 +7,9 @@ import hashlib
 import io
 import json
 import os
+import signal
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -588,3 +591,109 @@ def test_racing_writer_of_a_copied_object_wins(s3: Any, bucket: str, local_key: 
     client = EncryptedS3Client(RacingS3(), keys=local_key)
     with pytest.raises(Exception, match="PreconditionFailed"):
         client.rewrap_object(bucket, "o")
+
+
+def _interrupt_main_thread() -> None:
+    """Ctrl-C, as the terminal sends it: SIGINT to the main thread (whatever it waits on)."""
+    signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+
+
+def test_interrupted_part_copy_stops_at_the_parts_in_flight(
+    s3: Any, bucket: str, local_kms: LocalKeyService, local_key: KmsKey
+) -> None:
+    """Ctrl-C (or SIGTERM, which the CLI unwinds the same way) during a part-by-part rewrap: the
+    part in flight finishes, the queued ones are cancelled (pool.map's iterator cancels them when
+    it is interrupted), the upload is aborted and the object left as it was."""
+    client = EncryptedS3Client(s3, keys=local_key, part_size=5 * MIB, multipart_threshold=5 * MIB)
+    data = os.urandom(30 * MIB)
+    client.put_object(Bucket=bucket, Key="o", Body=io.BytesIO(data))
+    local_kms.rotate_key_on_demand(key_id=local_key.key_id)
+    before = snapshot(s3, bucket, "o")
+    copies: list[int] = []
+
+    class InterruptedS3:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(s3, name)
+
+        def upload_part_copy(self, **kwargs: Any) -> Any:
+            copies.append(kwargs["PartNumber"])
+            if len(copies) == 1:
+                _interrupt_main_thread()
+                time.sleep(0.5)  # the main thread takes the interrupt while this part copies
+            return s3.upload_part_copy(**kwargs)
+
+    interrupted = EncryptedS3Client(InterruptedS3(), keys=local_key, max_concurrency=1)
+    with pytest.raises(KeyboardInterrupt):
+        interrupted.rewrap_object(bucket, "o")
+    assert len(copies) <= 2, copies  # the part in flight (and one the worker had taken)
+    assert snapshot(s3, bucket, "o") == before
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    assert client.get_object(Bucket=bucket, Key="o")["Body"].read() == data
+
+
+def test_interrupted_prefix_rewrap_starts_nothing_new(
+    s3: Any, bucket: str, local_kms: LocalKeyService, local_key: KmsKey
+) -> None:
+    """Ctrl-C while a prefix is rewrapped: the objects in flight finish (each is rewrapped or left
+    as it was), the queued ones are not started. Before, every object queued before the
+    interrupt (up to 2 x max_concurrency) was still rewrapped after it, and none was reported."""
+    client = EncryptedS3Client(s3, keys=local_key)
+    keys = [f"p/{i:02}" for i in range(12)]
+    for key in keys:
+        client.put_object(Bucket=bucket, Key=key, Body=key.encode())
+    local_kms.rotate_key_on_demand(key_id=local_key.key_id)
+    before = {key: s3.head_object(Bucket=bucket, Key=key)["Metadata"]["x-amz-3"] for key in keys}
+
+    class InterruptedS3:
+        """Each object's HeadObject takes a while; the first one's brings Ctrl-C."""
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(s3, name)
+
+        def head_object(self, **kwargs: Any) -> Any:
+            if kwargs["Key"] == keys[0]:
+                time.sleep(0.2)  # the main thread has queued four and waits for the first
+                _interrupt_main_thread()
+            time.sleep(0.5)  # two objects in flight, two queued, when the interrupt lands
+            return s3.head_object(**kwargs)
+
+    interrupted = EncryptedS3Client(InterruptedS3(), keys=local_key)
+    reported: list[Any] = []
+    with pytest.raises(KeyboardInterrupt):
+        interrupted.rewrap_prefix(bucket, "p/", max_concurrency=2, on_result=reported.append)
+    after = {key: s3.head_object(Bucket=bucket, Key=key)["Metadata"]["x-amz-3"] for key in keys}
+    moved = [key for key in keys if after[key] != before[key]]
+    assert moved == keys[:2]  # the two in flight; the two queued were not started
+    for key in keys:  # every object reads, moved or not
+        assert client.get_object(Bucket=bucket, Key=key)["Body"].read() == key.encode()
+
+
+def test_objects_deleted_after_listing_are_skipped_not_failed(
+    s3: Any, bucket: str, local_kms: LocalKeyService, local_key: KmsKey
+) -> None:
+    """A prefix whose listing changes underneath: an object deleted between the listing and its
+    turn has nothing left to rewrap. Before, it was a failure (404 from HeadObject) and the CLI
+    exited 1 as if a key had refused."""
+    client = EncryptedS3Client(s3, keys=local_key)
+    keys = [f"p/{i}" for i in range(5)]
+    for key in keys:
+        client.put_object(Bucket=bucket, Key=key, Body=b"x")
+    local_kms.rotate_key_on_demand(key_id=local_key.key_id)
+
+    class DeletingS3:
+        """Another process deletes p/2 just after the listing."""
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(s3, name)
+
+        def head_object(self, **kwargs: Any) -> Any:
+            if kwargs["Key"] == "p/2":
+                s3.delete_object(Bucket=bucket, Key="p/2")
+            return s3.head_object(**kwargs)
+
+    summary = EncryptedS3Client(DeletingS3(), keys=local_key).rewrap_prefix(bucket, "p/")
+    assert (summary.rewrapped, summary.skipped, summary.failed) == (4, 1, 0)
+    [gone] = [r for r in summary.results if r.status == "skipped"]
+    assert gone.key == "p/2" and gone.reason == "deleted since it was listed"
+    with pytest.raises(Exception, match=r"404|Not Found"):  # one object asked for by name
+        client.rewrap_object(bucket, "p/2")

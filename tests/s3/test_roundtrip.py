@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from envelope import KmsKey, RawAesKey, RawRsaKey
+from envelope.errors import S3EncryptionError
 from envelope.s3 import EncryptedS3Client
 from tests.s3.conftest import MIB, kms_context
 
@@ -162,4 +163,95 @@ def test_non_blocking_source_is_refused(s3: Any, bucket: str, local_key: KmsKey)
     client = EncryptedS3Client(s3, keys=local_key)
     with pytest.raises(S3EncryptionError, match="non-blocking"):
         client.upload_fileobj(_NonBlocking(), bucket, "nb")
+    assert s3.list_objects_v2(Bucket=bucket).get("KeyCount") == 0
+
+
+@pytest.mark.parametrize("fmt", ["v3", "v2"])
+def test_failed_overwrite_keeps_the_old_object_readable(
+    s3: Any, bucket: str, local_key: KmsKey, fmt: str
+) -> None:
+    """Overwriting an instruction-file object with an upload that fails (a source that breaks,
+    Ctrl-C, S3 refusing the object). Before, the new instruction file was written first: the old
+    object stayed in place but its data key was gone for good (V3: the commitment no longer
+    matched; V2: the new data key did not open it), and a failed first upload left an orphan
+    instruction file. The object is now written first, its instruction file after."""
+    client = EncryptedS3Client(
+        s3, keys=local_key, instruction_file=True, format=fmt,
+        multipart_threshold=1 * MIB, part_size=5 * MIB,
+    )  # fmt: skip
+    old = _data(1000)
+    client.put_object(Bucket=bucket, Key="doc", Body=old)
+    with pytest.raises(OSError, match="the source broke"):
+        client.upload_fileobj(_FailingSource(12 * MIB), bucket, "doc")
+    assert client.get_object(Bucket=bucket, Key="doc")["Body"].read() == old
+
+    class RefusingS3:
+        """The real client, but S3 refuses the object itself (not its instruction file)."""
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(s3, name)
+
+        def put_object(self, **kwargs: Any) -> Any:
+            if not kwargs["Key"].endswith(".instruction"):
+                raise ConnectionError("connection reset")
+            return s3.put_object(**kwargs)
+
+    refused = EncryptedS3Client(RefusingS3(), keys=local_key, instruction_file=True, format=fmt)
+    with pytest.raises(ConnectionError):
+        refused.put_object(Bucket=bucket, Key="doc", Body=b"new")
+    assert client.get_object(Bucket=bucket, Key="doc")["Body"].read() == old
+    with pytest.raises(ConnectionError):
+        refused.put_object(Bucket=bucket, Key="new", Body=b"new")
+    with pytest.raises(OSError, match="the source broke"):
+        client.upload_fileobj(_FailingSource(12 * MIB), bucket, "new2")
+    listed = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+    assert listed == ["doc", "doc.instruction"]  # no orphan instruction files
+
+
+def test_an_object_named_like_an_instruction_file_is_never_replaced_or_deleted(
+    s3: Any, bucket: str, local_key: KmsKey
+) -> None:
+    """``KEY.instruction`` may be someone's own object (``setup.instruction``, a document).
+    Before, putting ``setup`` with an instruction file silently replaced it, and deleting
+    ``setup`` (even a header-metadata object) deleted it too."""
+    s3.put_object(Bucket=bucket, Key="setup.instruction", Body=b"step 1: unpack")
+    client = EncryptedS3Client(s3, keys=local_key, instruction_file=True)
+    with pytest.raises(S3EncryptionError, match="not an instruction file"):
+        client.put_object(Bucket=bucket, Key="setup", Body=b"secret")
+    with pytest.raises(S3EncryptionError, match="not an instruction file"):
+        client.upload_fileobj(io.BytesIO(b"secret"), bucket, "setup")
+    assert "setup" not in [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]]
+
+    headers = EncryptedS3Client(s3, keys=local_key)  # metadata in the object's headers
+    headers.put_object(Bucket=bucket, Key="setup", Body=b"secret")
+    headers.delete_object(Bucket=bucket, Key="setup")
+    listed = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]]
+    assert listed == ["setup.instruction"]
+    body = s3.get_object(Bucket=bucket, Key="setup.instruction")["Body"].read()
+    assert body == b"step 1: unpack"
+
+    # A real instruction file is replaced and deleted with its object, as before.
+    client.put_object(Bucket=bucket, Key="doc", Body=b"one")
+    client.put_object(Bucket=bucket, Key="doc", Body=b"two")
+    assert client.get_object(Bucket=bucket, Key="doc")["Body"].read() == b"two"
+    client.delete_object(Bucket=bucket, Key="doc")
+    listed = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]]
+    assert listed == ["setup.instruction"]
+
+
+def test_an_instruction_file_without_the_marker_is_still_one(
+    s3: Any, bucket: str, local_key: KmsKey
+) -> None:
+    """A writer that sets no x-amz-crypto-instr-file metadata: its file reads as an instruction
+    file, so envelope still replaces and deletes it with its object."""
+    client = EncryptedS3Client(s3, keys=local_key, instruction_file=True)
+    client.put_object(Bucket=bucket, Key="doc", Body=b"one")
+    body = s3.get_object(Bucket=bucket, Key="doc.instruction")["Body"].read()
+    s3.put_object(Bucket=bucket, Key="doc.instruction", Body=body)  # the marker gone
+    assert client.get_object(Bucket=bucket, Key="doc")["Body"].read() == b"one"
+    client.put_object(Bucket=bucket, Key="doc", Body=b"two")
+    assert client.get_object(Bucket=bucket, Key="doc")["Body"].read() == b"two"
+    body = s3.get_object(Bucket=bucket, Key="doc.instruction")["Body"].read()
+    s3.put_object(Bucket=bucket, Key="doc.instruction", Body=body)  # the marker gone again
+    client.delete_object(Bucket=bucket, Key="doc")
     assert s3.list_objects_v2(Bucket=bucket).get("KeyCount") == 0

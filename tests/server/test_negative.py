@@ -160,6 +160,31 @@ def test_wrong_types(raw: Raw, document: dict[str, Any], code: str) -> None:
     still_serving(raw)
 
 
+@pytest.mark.parametrize(
+    ("target", "body"),
+    [
+        ("TrentService.CreateKey", b'{"Description": "\\ud800"}'),
+        ("TrentService.ListAliases", b'{"Marker": "a\\udfffb"}'),
+        ("TrentService.ListKeys", '{"Limit": 1}'.encode("utf-16")),
+        ("TrentService.ListKeys", b"\xef\xbb\xbf{}"),
+        ("TrentService.ListKeys", b'{"Limit": NaN}'),
+        ("TrentService.ListKeys", b'{"Limit": -Infinity}'),
+        ("TrentService.ListKeys", b'{"Marker": "\xc3"}'),
+    ],
+    ids=["lone-surrogate", "lone-low-surrogate", "utf-16", "utf-8-bom", "nan", "infinity",
+         "truncated-utf-8"],
+)  # fmt: skip
+def test_text_that_is_not_json_text(raw: Raw, target: str, body: bytes) -> None:
+    """RFC 8259: JSON text exchanged between systems is UTF-8, without a byte order mark, with
+    no NaN or Infinity; a string escape must be a Unicode scalar value. Before, a lone surrogate
+    reached the keystore and came back as a 500 KMSInternalException, which botocore retries
+    (the same bad request four times), and UTF-16 or NaN were taken as JSON."""
+    status, answer = raw.call(target, body)
+    assert status == 400
+    aws_error(answer, "SerializationException")
+    still_serving(raw)
+
+
 def test_bad_base64_blob(raw: Raw) -> None:
     status, answer = raw.call("TrentService.Decrypt", {"CiphertextBlob": "not*base64!"})
     assert status == 400
