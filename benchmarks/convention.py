@@ -89,12 +89,13 @@ AREAS: dict[str, Area] = {
     ),
     "keys": Area(
         "Key operations per backend",
-        "GenerateDataKey (AES_256) and Decrypt of its blob with a one-entry context. One "
-        "client: LocalKeyService in process, AwsKmsKeyService (boto3) to `envelope serve` and "
-        "to moto's server on 127.0.0.1; plain boto3 to each server. Several clients: 4 threads "
-        "for a few seconds -- against the servers replaying requests signed ahead "
-        "(keep-alive), so the client's cost does not hide the server's; in process, 4 threads "
-        "calling LocalKeyService. `benchmarks/test_bench_aws.py`, "
+        "GenerateDataKey (AES_256) and Decrypt of its blob with a one-entry context, per "
+        "backend: LocalKeyService in process, `envelope serve` and moto's server on 127.0.0.1. "
+        "One KeyService client: LocalKeyService itself, or AwsKmsKeyService (boto3) to the "
+        "server. One plain boto3 client: no envelope layer. 4 clients: 4 threads for a few "
+        "seconds, replaying requests signed ahead over keep-alive connections to a server (so "
+        "the client's cost does not hide the server's), or calling LocalKeyService in process; "
+        "the rate is counted, p50/p99 latencies are below. `benchmarks/test_bench_aws.py`, "
         "`benchmarks/test_bench_server.py`.",
         "rate",
     ),

@@ -42,7 +42,7 @@ SERVERS = ["envelope-serve", "moto"]
 NAMES = {
     "envelope-serve": "envelope serve",
     "moto": "moto",
-    "local": "LocalKeyService (in process)",
+    "local": "LocalKeyService",
 }
 ROLES = {"envelope-serve": "subject", "moto": "peer", "local": "subject"}
 OPERATIONS = ["GenerateDataKey", "Decrypt"]
