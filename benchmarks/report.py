@@ -98,6 +98,14 @@ def rate(value: float) -> str:
     return f"{value:,.0f}/s" if value >= 100 else f"{value:.3g}/s"
 
 
+def size_label(value: float) -> str:
+    """``1048576`` -> ``1 MiB``."""
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if value >= scale:
+            return f"{value / scale:g} {unit}"
+    return f"{value:g} B"
+
+
 def ratio(value: float) -> str:
     return f"{value:.2f}x" if value < 10 else f"{value:.1f}x"
 
@@ -201,6 +209,9 @@ def draw(chart: dict[str, Any], results: list[Result], folder: Path) -> Path | N
             axes.plot(*zip(*points, strict=True), marker="o", label=impl)
     axes.set_xscale("log", base=2)
     axes.set_yscale("log")
+    xs = sorted({x for points in series.values() for x, _ in points})
+    axes.set_xticks(xs, [size_label(x) for x in xs])
+    axes.minorticks_off()
     axes.set_xlabel(chart["x_label"])
     axes.set_ylabel(chart["y_label"])
     axes.set_title(chart["title"])
