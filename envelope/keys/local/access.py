@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextvars
 import functools
 import inspect
-import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -116,6 +115,8 @@ def check_caller(arn: object, source_ip: object = None) -> Caller:
             "arn:aws:iam::ACCOUNT:role/NAME or arn:aws:iam::ACCOUNT:root)"
         )
     if source_ip is not None:
+        import ipaddress  # only callers with an address need it (CLI start-up)
+
         try:
             source_ip = str(ipaddress.ip_address(str(source_ip)))
         except ValueError:
