@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from convention import AREAS, ROLES
+from convention import AREAS, ROLES, TARGETS
 
 ROOT = Path(__file__).resolve().parent.parent
 LIBRARIES = ("envelope", "cryptography", "aws-encryption-sdk", "tink", "boto3", "botocore",
@@ -90,3 +90,4 @@ def pytest_benchmark_update_json(
     config: pytest.Config, benchmarks: list[Any], output_json: dict[str, Any]
 ) -> None:
     output_json["areas"] = {name: dataclasses.asdict(area) for name, area in AREAS.items()}
+    output_json["targets"] = [dataclasses.asdict(target) for target in TARGETS]

@@ -158,6 +158,28 @@ def quick(config: pytest.Config) -> bool:
     return bool(config.getoption("benchmark_disable"))
 
 
+@dataclass(frozen=True)
+class Target:
+    """A goal the report checks in its run: the subject's time per operation in ``case`` at most
+    ``at_most`` times the peer's."""
+
+    what: str
+    area: str
+    case: str
+    subject: str
+    peer: str
+    at_most: float
+
+
+TARGETS: tuple[Target, ...] = (
+    Target("`envelope encrypt` of 1 KiB, whole process (median wall clock)", "cli",
+           "encrypt 1 KiB", "envelope", "aws-encryption-cli", 0.5),
+    Target("1 KiB round trip: encrypt + decrypt, RawAesKey, suite 0x0478, one-entry context "
+           "(median thread CPU time)", "messages", "1 KiB round trip (CPU time)", "envelope",
+           "tink", 1.5),
+)  # fmt: skip
+
+
 def tag(
     benchmark: Any,
     *,

@@ -245,6 +245,28 @@ def machine(document: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
+def targets(document: dict[str, Any], results: list[Result]) -> list[str]:
+    """The goals of convention.TARGETS, each checked on two figures of this run."""
+    goals = document.get("targets", [])
+    if not goals:
+        return []
+    found = {(r.area, r.case, r.impl): r for r in results}
+    lines = ["## Targets", "", "Each checked on two figures of this run.", "",
+             "| target | envelope | peer | ratio | goal | met |", "|---|---|---|---|---|---|"]
+    for goal in goals:
+        a = found.get((goal["area"], goal["case"], goal["subject"]))
+        b = found.get((goal["area"], goal["case"], goal["peer"]))
+        if a is None or b is None or not b.per_op:
+            lines.append(f"| {goal['what']} | | {goal['peer']} | not measured | "
+                         f"<= {goal['at_most']}x | no |")  # fmt: skip
+            continue
+        value = a.per_op / b.per_op
+        lines.append(f"| {goal['what']} | {seconds(a.per_op)} | {goal['peer']}: "
+                     f"{seconds(b.per_op)} | {ratio(value)} | <= {goal['at_most']}x | "
+                     f"{'yes' if value <= goal['at_most'] else '**no**'} |")  # fmt: skip
+    return [*lines, ""]
+
+
 def render(document: dict[str, Any], results: list[Result], charts_folder: Path,
            output: Path) -> str:  # fmt: skip
     """The whole BENCHMARKS.md; charts are written into ``charts_folder``."""
@@ -259,6 +281,7 @@ def render(document: dict[str, Any], results: list[Result], charts_folder: Path,
     lines += machine(document)
     contents = [f"- [{areas[a]['title']}](#{_anchor(areas[a]['title'])})"
                 for a in areas if a in by_area]  # fmt: skip
+    lines += targets(document, results)
     lines += ["## Contents", "", *contents, ""]
     for name, spec in areas.items():
         if name not in by_area:

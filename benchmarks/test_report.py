@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import report
-from convention import AREAS
+from convention import AREAS, TARGETS
 
 
 def _bench(area: str, case: str, impl: str, role: str, median: float, **extra: Any) -> Any:
@@ -24,6 +24,7 @@ def _document(*benchmarks: Any) -> dict[str, Any]:
         "datetime": "2026-01-01T00:00:00",
         "benchmarks": list(benchmarks),
         "areas": {name: dataclasses.asdict(area) for name, area in AREAS.items()},
+        "targets": [dataclasses.asdict(target) for target in TARGETS],
     }  # fmt: skip
 
 
@@ -85,3 +86,19 @@ def test_untagged_results_are_left_out_and_unknown_areas_refused(tmp_path: Path)
     source.write_text(json.dumps(_document(_bench("nowhere", "c", "i", "subject", 1.0))))
     with pytest.raises(SystemExit, match="unknown areas: nowhere"):
         report.main([str(source), str(tmp_path / "out.md")])
+
+
+def test_targets_are_checked_on_figures_of_the_run(tmp_path: Path) -> None:
+    text = _write(tmp_path, _document(
+        _bench("cli", "encrypt 1 KiB", "envelope", "subject", 0.12),
+        _bench("cli", "encrypt 1 KiB", "aws-encryption-cli", "peer", 0.25),
+        _bench("messages", "1 KiB round trip (CPU time)", "envelope", "subject", 30e-6),
+        _bench("messages", "1 KiB round trip (CPU time)", "tink", "peer", 15e-6),
+    ))  # fmt: skip
+    rows = [line for line in text.split("## Targets")[1].split("## ")[0].splitlines()
+            if line.startswith("| `envelope") or line.startswith("| 1 KiB")]  # fmt: skip
+    assert len(rows) == 2
+    assert "| 0.48x | <= 0.5x | yes |" in rows[0]
+    assert "| 2.00x | <= 1.5x | **no** |" in rows[1]
+    text = _write(tmp_path, _document(_bench("cli", "encrypt 1 KiB", "envelope", "subject", 0.1)))
+    assert text.count("| not measured |") == 2
