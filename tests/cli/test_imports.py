@@ -25,7 +25,8 @@ if "envelope.message" in sys.modules:
     loaded.add("envelope.message")
 heavy = ("pydantic", "pydantic_core", "rich", "markdown_it", "pygments", "typer.rich_utils",
          "envelope.s3", "envelope.server", "envelope_cli.s3", "envelope_cli.serve",
-         "envelope_cli.keys", "envelope_cli.principal", "granian")
+         "envelope_cli.keys", "envelope_cli.principal", "granian", "envelope.keys.results",
+         "envelope.keys.access_results")
 loaded.update(m for m in heavy if m in sys.modules)
 sys.stderr.write("LOADED:" + ",".join(sorted(loaded)) + "\\n")
 """
@@ -66,7 +67,8 @@ def test_local_encrypt_and_decrypt_load_no_pydantic_rich_s3_or_server(
 ) -> None:
     """A 1 KiB encrypt and decrypt (the start-up benchmark's commands) import only what they use:
     typer's pydantic coercion is replaced for plain parameters (envelope_cli.lazy), rich is for
-    tables, progress bars and typer's error boxes, and the other command groups stay unloaded."""
+    tables, progress bars and typer's error boxes, and the other command groups stay unloaded;
+    nor do they build the result classes of the other key operations (keys.results)."""
     arn = ok_json(envelope("key", "create", "--json"))["KeyMetadata"]["Arn"]
     source, sealed, opened = tmp_path / "in", tmp_path / "in.env", tmp_path / "out"
     source.write_bytes(bytes(1024))
@@ -78,7 +80,9 @@ def test_local_encrypt_and_decrypt_load_no_pydantic_rich_s3_or_server(
     assert opened.read_bytes() == bytes(1024)
 
 
-@pytest.mark.parametrize("module", ["pydantic", "rich", "envelope.s3", "envelope.server"])
+@pytest.mark.parametrize(
+    "module", ["pydantic", "rich", "envelope.s3", "envelope.server", "envelope.keys.results"]
+)
 def test_the_probe_would_see_each_heavy_module(module: str) -> None:
     """The probe is not blind to the modules the test above rules out."""
     result = subprocess.run(
