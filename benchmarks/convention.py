@@ -144,7 +144,9 @@ AREAS: dict[str, Area] = {
     ),
     "cli": Area(
         "Command line: whole-process time",
-        "Each round starts a fresh process and waits for it (wall clock, median). "
+        "Each round starts a fresh process and waits for it (wall clock). The commands of a case "
+        "take turns, one process each per cycle, 15 cycles after 2 warm-up cycles, so they share "
+        "the machine's load; cells are the medians. "
         "`envelope` uses the local keystore (a KMS key); `aws-encryption-cli` 4.3.0 runs in its "
         "own venv with a raw AES key provider of ours (no KMS), suite "
         "AES_256_GCM_HKDF_SHA512_COMMIT_KEY, 64 KiB frames, the same one-entry context; "
