@@ -57,7 +57,7 @@ test: $(BIN)/envelope $(S3EC) $(AWSCLI) $(ESDKCLI)
 	$(BIN)/pytest benchmarks -q --benchmark-disable
 	$(MAKE) --no-print-directory lint
 
-# The report: every benchmark timed in one run (about 10 minutes on 2 cores), its JSON kept in
+# The report: every benchmark timed in one run (3.5-4.5 minutes on the shared 2-core machine), its JSON in
 # .benchmarks/, then BENCHMARKS.md and the charts in benchmarks/charts/ written from it.
 BENCH_JSON := .benchmarks/results.json
 bench: $(BIN)/envelope $(S3EC) $(ESDKCLI)
