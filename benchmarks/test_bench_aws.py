@@ -1,8 +1,10 @@
-"""GenerateDataKey and Decrypt ops/s: AwsKmsKeyService -> moto's server beside LocalKeyService.
+"""GenerateDataKey and Decrypt with one client: LocalKeyService, and AwsKmsKeyService to
+``envelope serve`` and to moto's server.
 
-Both backends run in one pytest run; each operation is one benchmark group, so its table compares
-the two side by side. moto's server is a real HTTP server on 127.0.0.1 (a subprocess), so the AWS
-figures include boto3's request signing, HTTP on loopback and moto's own work.
+The three backends run in one pytest run; each operation is one case of the ``keys`` area, so its
+table compares them side by side. Both servers are real HTTP servers on 127.0.0.1 (subprocesses),
+so those figures include boto3's request signing, HTTP on loopback and the server's own work
+(envelope serve also verifies every signature and keeps its keystore on disk).
 """
 
 from __future__ import annotations
@@ -18,9 +20,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from convention import tag
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from envelope.keys.base import KeyService
+
+ROOT = Path(__file__).resolve().parent.parent
+# The report's columns are the backends (as in test_bench_server.py); the client is in the case.
+BACKENDS = {"local": "LocalKeyService", "aws-serve": "envelope serve", "aws-moto": "moto"}
 
 CONTEXT = {"purpose": "benchmark"}
 
@@ -61,7 +68,20 @@ def moto_url() -> Iterator[str]:
         process.wait(timeout=10)
 
 
-@pytest.fixture(scope="module", params=["local", "aws-moto"])
+@pytest.fixture(scope="module")
+def serve_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, str]]:
+    """``envelope serve`` on 127.0.0.1: (url, access key id, secret)."""
+    sys.path.insert(0, str(ROOT))
+    from tests.serve_server import EnvelopeServer
+
+    served = EnvelopeServer(tmp_path_factory.mktemp("bench-serve-one") / "home").start()
+    try:
+        yield served.url, served.access_key_id, served.secret_access_key
+    finally:
+        served.stop()
+
+
+@pytest.fixture(scope="module", params=list(BACKENDS))
 def service(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[KeyService, str]]:
@@ -77,13 +97,16 @@ def service(
 
     from envelope.keys.aws import AwsKmsKeyService
 
-    url = request.getfixturevalue("moto_url")
+    if request.param == "aws-moto":
+        url, access, secret = request.getfixturevalue("moto_url"), "testing", "testing"
+    else:
+        url, access, secret = request.getfixturevalue("serve_url")
     client = boto3.client(
         "kms",
         endpoint_url=url,
         region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
+        aws_access_key_id=access,
+        aws_secret_access_key=secret,
     )
     aws = AwsKmsKeyService(client)
     key_id = aws.create_key().key_metadata.key_id
@@ -91,8 +114,17 @@ def service(
     aws.close()
 
 
-@pytest.mark.benchmark(group="generate_data_key")
-def test_generate_data_key(benchmark: BenchmarkFixture, service: tuple[KeyService, str]) -> None:
+def _impl(request: pytest.FixtureRequest) -> tuple[str, str]:
+    backend = request.node.callspec.params["service"]
+    return BACKENDS[backend], "peer" if backend == "aws-moto" else "subject"
+
+
+def test_generate_data_key(
+    benchmark: BenchmarkFixture, request: pytest.FixtureRequest, service: tuple[KeyService, str]
+) -> None:
+    impl, role = _impl(request)
+    tag(benchmark, area="keys", case="GenerateDataKey, one KeyService client", impl=impl,
+        role=role, ops=1)  # fmt: skip
     kms, key_id = service
     result = benchmark(
         kms.generate_data_key, key_id=key_id, key_spec="AES_256", encryption_context=CONTEXT
@@ -100,8 +132,12 @@ def test_generate_data_key(benchmark: BenchmarkFixture, service: tuple[KeyServic
     assert len(result.plaintext) == 32
 
 
-@pytest.mark.benchmark(group="decrypt")
-def test_decrypt(benchmark: BenchmarkFixture, service: tuple[KeyService, str]) -> None:
+def test_decrypt(
+    benchmark: BenchmarkFixture, request: pytest.FixtureRequest, service: tuple[KeyService, str]
+) -> None:
+    impl, role = _impl(request)
+    tag(benchmark, area="keys", case="Decrypt, one KeyService client", impl=impl, role=role,
+        ops=1)  # fmt: skip
     kms, key_id = service
     data_key = kms.generate_data_key(key_id=key_id, key_spec="AES_256", encryption_context=CONTEXT)
     result = benchmark(

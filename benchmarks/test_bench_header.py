@@ -13,6 +13,7 @@ import os
 from typing import Any
 
 import pytest
+from convention import tag
 
 from envelope.errors import TooManyEncryptedDataKeysError
 from envelope.message.header import FRAMED, EncryptedDataKey, Header, parse_header, serialize_header
@@ -42,6 +43,10 @@ def _header(count: int) -> bytes:
     return _HEADERS[count]
 
 
+def _edks(count: int) -> str:
+    return f"{count:,} EDK" + ("s" if count > 1 else "")
+
+
 def _rounds(count: int) -> dict[str, int]:
     return {"rounds": 5 if count == 65535 else 50, "iterations": 1}
 
@@ -49,7 +54,8 @@ def _rounds(count: int) -> dict[str, int]:
 @pytest.mark.parametrize("impl", ["envelope", "aws-encryption-sdk"])
 @pytest.mark.parametrize("count", COUNTS)
 def test_parse_all(benchmark: Any, count: int, impl: str) -> None:
-    benchmark.group = "parse-all (cap 65535)"
+    tag(benchmark, area="header", case=f"parse all {_edks(count)} (cap 65535)", impl=impl,
+        role="subject" if impl == "envelope" else "peer", ops=1)  # fmt: skip
     data = _header(count)
     if impl == "envelope":
         result = benchmark.pedantic(
@@ -77,7 +83,8 @@ def _refuse(data: bytes) -> None:
 
 @pytest.mark.parametrize("count", COUNTS)
 def test_cap_10(benchmark: Any, count: int) -> None:
-    benchmark.group = "cap-10 (default)"
+    tag(benchmark, area="header", case=f"{_edks(count)}, default cap 10", impl="envelope",
+        role="subject", ops=1)  # fmt: skip
     data = _header(count)
     if count <= 10:
         benchmark(lambda: parse_header(StreamReader(io.BytesIO(data))))

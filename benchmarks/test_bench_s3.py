@@ -3,8 +3,9 @@
 Each client runs in a process of its own (``s3_driver.py``; the official client in .venv-s3ec,
 whose pins clash with ours), so each reports its own peak RSS. A round is one put_object and one
 get_object of the whole object through moto's server on 127.0.0.1 (KMS on moto too); the time
-includes a line of IPC per round, the same for the three. The 64 MiB cases run under
-``make bench`` only (the smoke run of ``make test`` disables timing).
+includes a line of IPC per round, the same for the three. Sizes 1, 16 and 64 MiB under ``make
+bench`` (the peak-memory chart plots them); the smoke run of ``make test`` runs every case at
+1 MiB.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import IO, Any
 import boto3
 import pytest
 from botocore.config import Config
+from convention import quick, tag
 from pytest_benchmark.fixture import BenchmarkFixture
 from test_bench_aws import moto_url
 
@@ -28,7 +30,13 @@ __all__ = ["moto_url"]
 ROOT = Path(__file__).resolve().parents[1]
 DRIVER = Path(__file__).with_name("s3_driver.py")
 MIB = 1024 * 1024
-ROUNDS = {1 * MIB: 20, 64 * MIB: 5}
+ROUNDS = {1 * MIB: 10, 16 * MIB: 4, 64 * MIB: 3}
+CLIENTS = {
+    "boto3": ("boto3 (plain)", "limit"),
+    "envelope": ("envelope", "subject"),
+    "envelope-stream": ("envelope-stream", "subject"),
+    "official": ("official S3EC", "peer"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -95,17 +103,17 @@ def driver(request: pytest.FixtureRequest, moto_url: str, setup: tuple[str, str]
             d.process.wait()
 
 
-@pytest.mark.parametrize("size", [1 * MIB, 64 * MIB], ids=["1MiB", "64MiB"])
-@pytest.mark.parametrize("client", ["boto3", "envelope", "envelope-stream", "official"])
+@pytest.mark.parametrize("size", list(ROUNDS), ids=[f"{n // MIB}MiB" for n in ROUNDS])
+@pytest.mark.parametrize("client", list(CLIENTS))
 def test_put_get(
     benchmark: BenchmarkFixture, driver: Any, client: str, size: int, request: pytest.FixtureRequest
 ) -> None:
-    if size > MIB and request.config.getoption("benchmark_disable"):
-        pytest.skip(reason="64 MiB runs under make bench only (the smoke run stays fast)")
-    benchmark.group = f"S3 put+get {size // MIB} MiB"
-    run = driver(client, size)
+    impl, role = CLIENTS[client]
+    tag(benchmark, area="s3", case=f"put+get {size // MIB} MiB", impl=impl, role=role,
+        nbytes=2 * size, x=size)  # fmt: skip
+    run = driver(client, MIB if quick(request.config) else size)
     run.round()  # warm-up: connections, imports, the first data key
     benchmark.pedantic(run.round, rounds=ROUNDS[size], iterations=1)
     peak = run.peak_rss()
-    benchmark.extra_info["peak_rss_mb"] = round(peak / 1e6, 1)
+    benchmark.extra_info["figures"] = {"peak RSS (MB)": round(peak / 1e6, 1)}
     print(f"\n{client} {size // MIB} MiB: peak RSS {peak / 1e6:.1f} MB")

@@ -9,6 +9,8 @@ Two views of each server, both over HTTP on 127.0.0.1:
   server's. Requests/s, p50 and p99 go to the terminal and to each result's ``extra_info``.
 
 moto accepts any signature; envelope serve verifies every one (and its keystore is on disk).
+The capacity cases also run LocalKeyService in process from as many threads, for the same time,
+as the in-process limit of "several clients". All of it is the ``keys`` area of the report.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from convention import quick, tag
 from pytest_benchmark.fixture import BenchmarkFixture
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +39,12 @@ THREADS = 4
 SECONDS = 3.0
 SMOKE_SECONDS = 0.3
 SERVERS = ["envelope-serve", "moto"]
+NAMES = {
+    "envelope-serve": "envelope serve",
+    "moto": "moto",
+    "local": "LocalKeyService",
+}
+ROLES = {"envelope-serve": "subject", "moto": "peer", "local": "subject"}
 OPERATIONS = ["GenerateDataKey", "Decrypt"]
 
 
@@ -220,7 +229,8 @@ def test_boto3_one_client(
     benchmark: BenchmarkFixture, targets: dict[str, Target], server: str, operation: str
 ) -> None:
     target = targets[server]
-    benchmark.group = f"boto3 {operation}"
+    tag(benchmark, area="keys", case=f"{operation}, one plain boto3 client", impl=NAMES[server],
+        role=ROLES[server], ops=1)  # fmt: skip
     if operation == "GenerateDataKey":
         result = benchmark(target.client.generate_data_key, KeyId=target.arn, KeySpec="AES_256",
                            EncryptionContext=CONTEXT)  # fmt: skip
@@ -231,32 +241,83 @@ def test_boto3_one_client(
         assert len(result["Plaintext"]) == 32
 
 
-@pytest.mark.parametrize("server", SERVERS)
+def local_replay(kms: Any, key_id: str, blob: bytes, operation: str, *, threads: int,
+                 seconds: float) -> dict[str, float]:  # fmt: skip
+    """``replay`` for LocalKeyService in process: each thread calls until time is up."""
+    latencies: list[list[float]] = [[] for _ in range(threads)]
+    stop = time.monotonic() + seconds
+
+    def call() -> None:
+        if operation == "GenerateDataKey":
+            kms.generate_data_key(key_id=key_id, key_spec="AES_256", encryption_context=CONTEXT)
+        else:
+            kms.decrypt(ciphertext_blob=blob, encryption_context=CONTEXT)
+
+    def worker(index: int) -> None:
+        mine = latencies[index]
+        while time.monotonic() < stop:
+            started = time.perf_counter()
+            call()
+            mine.append(time.perf_counter() - started)
+
+    workers = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(threads)]
+    began = time.monotonic()
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join(timeout=seconds + 60)
+    elapsed = time.monotonic() - began
+    every = sorted(x for mine in latencies for x in mine)
+    count = len(every)
+    return {
+        "requests_per_s": count / elapsed,
+        "p50_ms": every[count // 2] * 1000 if count else 0.0,
+        "p99_ms": every[min(count - 1, int(count * 0.99))] * 1000 if count else 0.0,
+        "failures": 0.0,
+        "requests": float(count),
+    }
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str, bytes]]:
+    from envelope.keys.local import LocalKeyService
+
+    kms = LocalKeyService(tmp_path_factory.mktemp("bench-local-threads"))
+    key_id = kms.create_key().key_metadata.key_id
+    blob = kms.generate_data_key(key_id=key_id, key_spec="AES_256",
+                                 encryption_context=CONTEXT).ciphertext_blob  # fmt: skip
+    yield kms, key_id, blob
+    kms.close()
+
+
+@pytest.mark.parametrize("server", [*SERVERS, "local"])
 @pytest.mark.parametrize("operation", OPERATIONS)
 def test_capacity(
     benchmark: BenchmarkFixture,
-    targets: dict[str, Target],
+    request: pytest.FixtureRequest,
     server: str,
     operation: str,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    target = targets[server]
-    benchmark.group = f"capacity {operation}"
-    seconds = SMOKE_SECONDS if benchmark.disabled else SECONDS
-    raw = target.signed(operation)
-    stats = benchmark.pedantic(replay, args=(target.url, raw),
-                               kwargs={"threads": THREADS, "seconds": seconds},
-                               rounds=1, iterations=1)  # fmt: skip
+    seconds = SMOKE_SECONDS if quick(request.config) else SECONDS
+    if server == "local":
+        kms, key_id, blob = request.getfixturevalue("local")
+        run: Any = lambda: local_replay(kms, key_id, blob, operation, threads=THREADS,  # noqa: E731
+                                        seconds=seconds)  # fmt: skip
+    else:
+        target = request.getfixturevalue("targets")[server]
+        raw = target.signed(operation)
+        run = lambda: replay(target.url, raw, threads=THREADS, seconds=seconds)  # noqa: E731
+    stats = benchmark.pedantic(run, rounds=1, iterations=1)
     if stats is None:  # pedantic returns nothing when benchmarks are disabled
-        stats = replay(target.url, raw, threads=THREADS, seconds=seconds)
+        stats = run()
+    tag(benchmark, area="keys", case=f"{operation}, {THREADS} clients", impl=NAMES[server],
+        role=ROLES[server], rate=stats["requests_per_s"],
+        figures={"p50 (ms)": round(stats["p50_ms"], 3),
+                 "p99 (ms)": round(stats["p99_ms"], 3)})  # fmt: skip
     benchmark.extra_info.update(stats)
     CAPACITY[(server, operation)] = stats
     with capsys.disabled():  # the figures this test exists for, beside pytest-benchmark's tables
         print(f"\n  capacity {operation:15} {server:14} {stats['requests_per_s']:7.0f} req/s  "
               f"p50 {stats['p50_ms']:6.2f} ms  p99 {stats['p99_ms']:6.2f} ms  ({THREADS} threads)")
-        ours = CAPACITY.get(("envelope-serve", operation))
-        theirs = CAPACITY.get(("moto", operation))
-        if ours and theirs and theirs["requests_per_s"]:
-            ratio = ours["requests_per_s"] / theirs["requests_per_s"]
-            print(f"  capacity {operation:15} envelope serve / moto = {ratio:.1f}x")
     assert stats["failures"] == 0 and stats["requests"] > 0

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from convention import tag
 from cryptography.hazmat.primitives import hashes, hmac
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from pytest_benchmark.fixture import BenchmarkFixture
@@ -33,6 +34,8 @@ CURVES = {
 }  # fmt: skip
 HASHES = {"256": hashes.SHA256, "384": hashes.SHA384, "512": hashes.SHA512, "224": hashes.SHA224}
 MACS = ["HMAC_224", "HMAC_256", "HMAC_384", "HMAC_512"]
+WHO = {"local-kms": "LocalKeyService", "cryptography": "cryptography (key in memory)"}
+ROLES = {"local-kms": "subject", "cryptography": "limit"}
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +65,8 @@ def _raw_signer(spec: str) -> tuple[Callable[[bytes], bytes], Callable[[bytes, b
 @pytest.mark.parametrize("spec", list(SIGNERS))
 @pytest.mark.parametrize("who", ["local-kms", "cryptography"])
 def test_sign(benchmark: BenchmarkFixture, kms: LocalKeyService, spec: str, who: str) -> None:
-    benchmark.group = f"sign {spec} {SIGNERS[spec]}"
+    tag(benchmark, area="signing", case=f"Sign {spec} {SIGNERS[spec]}", impl=WHO[who],
+        role=ROLES[who], ops=1)  # fmt: skip
     if who == "cryptography":
         sign, _ = _raw_signer(spec)
         assert benchmark(sign, MESSAGE)
@@ -75,7 +79,8 @@ def test_sign(benchmark: BenchmarkFixture, kms: LocalKeyService, spec: str, who:
 @pytest.mark.parametrize("spec", list(SIGNERS))
 @pytest.mark.parametrize("who", ["local-kms", "cryptography"])
 def test_verify(benchmark: BenchmarkFixture, kms: LocalKeyService, spec: str, who: str) -> None:
-    benchmark.group = f"verify {spec} {SIGNERS[spec]}"
+    tag(benchmark, area="signing", case=f"Verify {spec} {SIGNERS[spec]}", impl=WHO[who],
+        role=ROLES[who], ops=1)  # fmt: skip
     if who == "cryptography":
         sign, verify = _raw_signer(spec)
         signature = sign(MESSAGE)
@@ -96,7 +101,8 @@ def test_verify(benchmark: BenchmarkFixture, kms: LocalKeyService, spec: str, wh
 def test_generate_mac(
     benchmark: BenchmarkFixture, kms: LocalKeyService, spec: str, who: str
 ) -> None:
-    benchmark.group = f"generate_mac {spec}"
+    tag(benchmark, area="signing", case=f"GenerateMac {spec}", impl=WHO[who], role=ROLES[who],
+        ops=1)  # fmt: skip
     if who == "cryptography":
         material = bytes(int(spec[5:]) // 8)
         digest = HASHES[spec[5:]]

@@ -13,24 +13,32 @@ import typer
 
 from envelope import __version__
 from envelope.errors import EnvelopeError
-from envelope_cli import keyops, keys, keystore, messages, principal, s3, s3_urls, serve
 from envelope_cli.common import CliError, CliUsageError, state, terminal_safe
+from envelope_cli.lazy import Entry, LazyGroup
+
+# Every command and group by name, in the order of ``envelope --help``; each module is imported
+# only when one of its commands runs (or help lists it): see envelope_cli.lazy.
+LazyGroup.entries = {
+    "key": Entry("envelope_cli.keys", "app"),
+    "keystore": Entry("envelope_cli.keystore", "app"),
+    "principal": Entry("envelope_cli.principal", "app"),
+    "s3": Entry("envelope_cli.s3", "app"),
+    "decrypt-url": Entry("envelope_cli.s3_urls", "decrypt_url"),
+    "encrypt": Entry("envelope_cli.messages", "encrypt"),
+    "decrypt": Entry("envelope_cli.messages", "decrypt"),
+    "inspect": Entry("envelope_cli.messages", "inspect_command"),
+    "rewrap": Entry("envelope_cli.messages", "rewrap"),
+    "serve": Entry("envelope_cli.serve", "serve"),
+}
 
 app = typer.Typer(
     name="envelope",
+    cls=LazyGroup,
     help="Envelope encryption under keys you never see.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-keyops.register(keys.app)
-app.add_typer(keys.app, name="key")
-app.add_typer(keystore.app, name="keystore")
-app.add_typer(principal.app, name="principal")
-app.add_typer(s3.app, name="s3")
-app.command("decrypt-url")(s3_urls.decrypt_url)
-messages.register(app)
-app.command("serve")(serve.serve)
 
 
 def _version(value: bool) -> None:

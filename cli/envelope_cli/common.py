@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import datetime as dt
-import json
 import os
-import shutil
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any, BinaryIO, cast
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, cast
 
 from envelope.errors import EnvelopeError
 from envelope.files import atomic_write, signals_deferred
-from envelope.keys.base import KeyService
+
+if TYPE_CHECKING:
+    from envelope.keys.base import KeyService
+
+# json, base64, datetime, tempfile and shutil are imported where they are used: start-up time
+# is a benchmark figure (envelope_cli.lazy), and most commands need none of them.
 
 
 class CliError(EnvelopeError):
@@ -55,6 +55,9 @@ def key_service() -> Iterator[KeyService]:
 
 
 def _json_default(value: object) -> object:
+    import base64
+    import datetime as dt
+
     if isinstance(value, dt.datetime):
         return value.isoformat()
     if isinstance(value, bytes):
@@ -64,6 +67,8 @@ def _json_default(value: object) -> object:
 
 def print_json(document: Any) -> None:
     """Write ``document`` as indented JSON on stdout (datetimes ISO 8601, bytes base64)."""
+    import json
+
     sys.stdout.write(json.dumps(document, indent=2, default=_json_default) + "\n")
 
 
@@ -155,6 +160,9 @@ def verified_output(path: str, *, spool: bool) -> Iterator[BinaryIO]:
         with atomic_output(path) as handle:
             yield handle
         return
+    import shutil
+    import tempfile
+
     refuse_terminal(sys.stdout)
     folder = None
     try:

@@ -360,3 +360,12 @@ def alias_list(
         print_table(["Alias", "KeyId"], [[a.alias_name, a.target_key_id or ""] for a in entries])
     else:
         typer.echo("no aliases")
+
+
+def _register_key_operations() -> None:
+    from envelope_cli import keyops
+
+    keyops.register(app)
+
+
+_register_key_operations()

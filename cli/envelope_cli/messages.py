@@ -365,10 +365,3 @@ def _describe_message(info: MessageInfo) -> str:
         lines.append(f"{label:<12} {safe(edk.provider_id)}  {safe(edk.provider_info)}")
     return "\n".join(lines)
 
-
-def register(app: typer.Typer) -> None:
-    """Add the message commands to the top-level app."""
-    app.command("encrypt")(encrypt)
-    app.command("decrypt")(decrypt)
-    app.command("inspect")(inspect_command)
-    app.command("rewrap")(rewrap)

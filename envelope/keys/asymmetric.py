@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import TypeAlias
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, hmac, serialization
+from cryptography.hazmat.primitives import hashes, hmac
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 
 from envelope.keys.specs import DIGEST, ECC_SPECS, RSA_SPECS
@@ -71,6 +71,8 @@ def generate(key_spec: str) -> PrivateKey:
 
 def private_der(private: PrivateKey) -> bytes:
     """DER-encoded PKCS #8 PrivateKeyInfo, unencrypted (how material is kept, wrapped)."""
+    from cryptography.hazmat.primitives import serialization  # here: it loads the SSH module
+
     return private.private_bytes(
         serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
@@ -78,6 +80,8 @@ def private_der(private: PrivateKey) -> bytes:
 
 def public_der(public: PublicKey) -> bytes:
     """DER-encoded X.509 SubjectPublicKeyInfo, as KMS's GetPublicKey returns it."""
+    from cryptography.hazmat.primitives import serialization
+
     return public.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
@@ -103,6 +107,8 @@ def load_private(material: bytes) -> PrivateKey:
     Raises:
         ValueError: it is not an RSA or EC private key.
     """
+    from cryptography.hazmat.primitives import serialization
+
     private = serialization.load_der_private_key(material, password=None)
     if not isinstance(private, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)):
         raise ValueError("not an RSA or EC private key")

@@ -12,18 +12,11 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-# The key policy, grant and tag operations and their results live in ``keys.access_contract``.
+# The key policy, grant and tag operations live in ``keys.access_contract``, their results in
+# ``keys.access_results``.
 from envelope.keys.access_contract import AccessOperations
-from envelope.keys.access_contract import CreateGrantResult as CreateGrantResult
-from envelope.keys.access_contract import GetKeyPolicyResult as GetKeyPolicyResult
-from envelope.keys.access_contract import GrantConstraints as GrantConstraints
-from envelope.keys.access_contract import GrantListEntry as GrantListEntry
-from envelope.keys.access_contract import ListGrantsResult as ListGrantsResult
-from envelope.keys.access_contract import ListKeyPoliciesResult as ListKeyPoliciesResult
-from envelope.keys.access_contract import ListResourceTagsResult as ListResourceTagsResult
-from envelope.keys.access_contract import Tag as Tag
 
 # The constants of the AWS KMS API reference live in ``keys.specs``; these are re-exported.
 from envelope.keys.specs import AWS_KMS as AWS_KMS
@@ -87,50 +80,6 @@ class KeyMetadataResult:
 
 
 @dataclass(frozen=True)
-class KeyListEntry:
-    key_id: str
-    key_arn: str
-
-
-@dataclass(frozen=True)
-class ListKeysResult:
-    keys: tuple[KeyListEntry, ...]
-    truncated: bool = False
-    next_marker: str | None = None
-
-
-@dataclass(frozen=True)
-class AliasListEntry:
-    alias_name: str
-    alias_arn: str
-    target_key_id: str | None = None
-    creation_date: _dt.datetime | None = None
-    last_updated_date: _dt.datetime | None = None
-
-
-@dataclass(frozen=True)
-class ListAliasesResult:
-    aliases: tuple[AliasListEntry, ...]
-    truncated: bool = False
-    next_marker: str | None = None
-
-
-@dataclass(frozen=True)
-class ScheduleKeyDeletionResult:
-    key_id: str
-    """The key ARN, as KMS returns it."""
-    deletion_date: _dt.datetime
-    key_state: str
-    pending_window_in_days: int
-
-
-@dataclass(frozen=True)
-class CancelKeyDeletionResult:
-    key_id: str
-    """The key ARN, as KMS returns it."""
-
-
-@dataclass(frozen=True)
 class EncryptResult:
     ciphertext_blob: bytes
     key_id: str
@@ -172,113 +121,77 @@ class GenerateRandomResult:
     plaintext: bytes = field(repr=False)
 
 
-@dataclass(frozen=True)
-class KeyRotationStatus:
-    key_rotation_enabled: bool
-    key_id: str
-    rotation_period_in_days: int | None = None
-    next_rotation_date: _dt.datetime | None = None
-    on_demand_rotation_start_date: _dt.datetime | None = None
+# Results of the operations that encrypting and decrypting never use live in ``keys.results``,
+# loaded on first use (CLI start-up); they are still importable from here.
+_LAZY = {
+    "KeyListEntry": "envelope.keys.results",
+    "ListKeysResult": "envelope.keys.results",
+    "AliasListEntry": "envelope.keys.results",
+    "ListAliasesResult": "envelope.keys.results",
+    "ScheduleKeyDeletionResult": "envelope.keys.results",
+    "CancelKeyDeletionResult": "envelope.keys.results",
+    "KeyRotationStatus": "envelope.keys.results",
+    "RotateKeyOnDemandResult": "envelope.keys.results",
+    "RotationsListEntry": "envelope.keys.results",
+    "ListKeyRotationsResult": "envelope.keys.results",
+    "GetPublicKeyResult": "envelope.keys.results",
+    "SignResult": "envelope.keys.results",
+    "VerifyResult": "envelope.keys.results",
+    "GenerateMacResult": "envelope.keys.results",
+    "VerifyMacResult": "envelope.keys.results",
+    "GenerateDataKeyPairResult": "envelope.keys.results",
+    "GenerateDataKeyPairWithoutPlaintextResult": "envelope.keys.results",
+    "GetParametersForImportResult": "envelope.keys.results",
+    "ImportKeyMaterialResult": "envelope.keys.results",
+    "CreateGrantResult": "envelope.keys.access_results",
+    "GetKeyPolicyResult": "envelope.keys.access_results",
+    "GrantConstraints": "envelope.keys.access_results",
+    "GrantListEntry": "envelope.keys.access_results",
+    "ListGrantsResult": "envelope.keys.access_results",
+    "ListKeyPoliciesResult": "envelope.keys.access_results",
+    "ListResourceTagsResult": "envelope.keys.access_results",
+    "Tag": "envelope.keys.access_results",
+}
+
+if TYPE_CHECKING:
+    from envelope.keys.access_results import CreateGrantResult as CreateGrantResult
+    from envelope.keys.access_results import GetKeyPolicyResult as GetKeyPolicyResult
+    from envelope.keys.access_results import GrantConstraints as GrantConstraints
+    from envelope.keys.access_results import GrantListEntry as GrantListEntry
+    from envelope.keys.access_results import ListGrantsResult as ListGrantsResult
+    from envelope.keys.access_results import ListKeyPoliciesResult as ListKeyPoliciesResult
+    from envelope.keys.access_results import ListResourceTagsResult as ListResourceTagsResult
+    from envelope.keys.access_results import Tag as Tag
+    from envelope.keys.results import AliasListEntry as AliasListEntry
+    from envelope.keys.results import CancelKeyDeletionResult as CancelKeyDeletionResult
+    from envelope.keys.results import GenerateDataKeyPairResult as GenerateDataKeyPairResult
+    from envelope.keys.results import (
+        GenerateDataKeyPairWithoutPlaintextResult as GenerateDataKeyPairWithoutPlaintextResult,
+    )
+    from envelope.keys.results import GenerateMacResult as GenerateMacResult
+    from envelope.keys.results import GetParametersForImportResult as GetParametersForImportResult
+    from envelope.keys.results import GetPublicKeyResult as GetPublicKeyResult
+    from envelope.keys.results import ImportKeyMaterialResult as ImportKeyMaterialResult
+    from envelope.keys.results import KeyListEntry as KeyListEntry
+    from envelope.keys.results import KeyRotationStatus as KeyRotationStatus
+    from envelope.keys.results import ListAliasesResult as ListAliasesResult
+    from envelope.keys.results import ListKeyRotationsResult as ListKeyRotationsResult
+    from envelope.keys.results import ListKeysResult as ListKeysResult
+    from envelope.keys.results import RotateKeyOnDemandResult as RotateKeyOnDemandResult
+    from envelope.keys.results import RotationsListEntry as RotationsListEntry
+    from envelope.keys.results import ScheduleKeyDeletionResult as ScheduleKeyDeletionResult
+    from envelope.keys.results import SignResult as SignResult
+    from envelope.keys.results import VerifyMacResult as VerifyMacResult
+    from envelope.keys.results import VerifyResult as VerifyResult
 
 
-@dataclass(frozen=True)
-class RotateKeyOnDemandResult:
-    key_id: str
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
 
-
-@dataclass(frozen=True)
-class RotationsListEntry:
-    key_id: str
-    rotation_date: _dt.datetime
-    rotation_type: str
-    """``AUTOMATIC`` or ``ON_DEMAND``."""
-
-
-@dataclass(frozen=True)
-class ListKeyRotationsResult:
-    rotations: tuple[RotationsListEntry, ...]
-    truncated: bool = False
-    next_marker: str | None = None
-
-
-@dataclass(frozen=True)
-class GetPublicKeyResult:
-    key_id: str
-    public_key: bytes
-    """DER-encoded X.509 SubjectPublicKeyInfo."""
-    key_spec: str
-    key_usage: str = ENCRYPT_DECRYPT
-    encryption_algorithms: tuple[str, ...] = ()
-    signing_algorithms: tuple[str, ...] = ()
-
-    @property
-    def customer_master_key_spec(self) -> str:
-        return self.key_spec
-
-
-@dataclass(frozen=True)
-class SignResult:
-    key_id: str
-    signature: bytes
-    """RSASSA signature, or a DER-encoded ECDSA signature (RFC 3279)."""
-    signing_algorithm: str
-
-
-@dataclass(frozen=True)
-class VerifyResult:
-    key_id: str
-    signature_valid: bool
-    """Always True: an invalid signature raises ``KMSInvalidSignatureException``."""
-    signing_algorithm: str
-
-
-@dataclass(frozen=True)
-class GenerateMacResult:
-    mac: bytes
-    mac_algorithm: str
-    key_id: str
-
-
-@dataclass(frozen=True)
-class VerifyMacResult:
-    key_id: str
-    mac_valid: bool
-    """Always True: an invalid MAC raises ``KMSInvalidMacException``."""
-    mac_algorithm: str
-
-
-@dataclass(frozen=True)
-class GenerateDataKeyPairResult:
-    private_key_ciphertext_blob: bytes
-    private_key_plaintext: bytes = field(repr=False)
-    """DER-encoded PKCS #8 PrivateKeyInfo."""
-    public_key: bytes
-    """DER-encoded X.509 SubjectPublicKeyInfo."""
-    key_id: str
-    key_pair_spec: str
-
-
-@dataclass(frozen=True)
-class GenerateDataKeyPairWithoutPlaintextResult:
-    private_key_ciphertext_blob: bytes
-    public_key: bytes
-    key_id: str
-    key_pair_spec: str
-
-
-@dataclass(frozen=True)
-class GetParametersForImportResult:
-    key_id: str
-    import_token: bytes
-    public_key: bytes
-    """The RSA wrapping key, DER-encoded X.509 SubjectPublicKeyInfo."""
-    parameters_valid_to: _dt.datetime
-
-
-@dataclass(frozen=True)
-class ImportKeyMaterialResult:
-    key_id: str
-    key_material_id: str | None = None
+    return getattr(importlib.import_module(module), name)
 
 
 # --- The contract -------------------------------------------------------------------------------

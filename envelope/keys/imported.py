@@ -20,7 +20,6 @@ keystore, where its wrapping key is kept (wrapped under the root key) until it i
 
 from __future__ import annotations
 
-import hashlib
 import os
 import struct
 import uuid
@@ -55,6 +54,8 @@ def new_token(key_id: str, valid_to: float) -> tuple[bytes, str]:
 
 
 def token_id(token: bytes) -> str:
+    import hashlib  # here: OpenSSL's hashlib costs ~5 ms of every CLI start-up
+
     return hashlib.sha256(token).hexdigest()
 
 
@@ -135,5 +136,7 @@ def material_id(key_id: str, material: bytes) -> str:
     Like KMS's key material id it names the material without revealing it: a hash of 256 bits of
     key material tells no more than any ciphertext made with it.
     """
+    import hashlib
+
     digest = hashlib.sha256(_MATERIAL_ID_LABEL + uuid.UUID(key_id).bytes + material)
     return digest.hexdigest()

@@ -31,7 +31,9 @@ from envelope.message.body import (
     FrameEncryptor,
     decrypt_body,
     decrypt_body_into,
+    decrypt_framed_in_memory,
     final_frame_size,
+    only_frame,
     regular_frame_size,
     scan_plaintext_length,
 )
@@ -42,7 +44,7 @@ from envelope.message.header import (
     Header,
     header_auth,
     parse_header,
-    serialize_header,
+    serialize_v2_header,
 )
 from envelope.message.info import MessageInfo, message_info
 from envelope.message.materials import (
@@ -102,23 +104,21 @@ def _materials(
 
 def _start(
     materials: EncryptionMaterials, message_id: bytes, frame_length: int
-) -> tuple[Header, bytes, AESGCM]:
-    """Build and authenticate the header; returns (header, header bytes + auth, AES-GCM)."""
+) -> tuple[bytes, AESGCM, bytes]:
+    """Derive the keys and write the header; returns (header bytes + auth, AES-GCM, commit key)."""
     suite = materials.suite
     content_key, commit_key = derive_keys(suite, materials.data_key, message_id)
-    header = Header(
-        version=2,
-        suite=suite,
-        message_id=message_id,
-        encryption_context=materials.encryption_context,
-        encrypted_data_keys=materials.encrypted_data_keys,
-        content_type=FRAMED,
-        frame_length=frame_length,
-        suite_data=commit_key,
+    header_bytes = serialize_v2_header(
+        suite,
+        message_id,
+        materials.encryption_context,
+        materials.encrypted_data_keys,
+        FRAMED,
+        frame_length,
+        commit_key,
     )
-    header_bytes = serialize_header(header)
     aesgcm = AESGCM(content_key)
-    return header, header_bytes + header_auth(header_bytes, aesgcm, 2), aesgcm
+    return header_bytes + header_auth(header_bytes, aesgcm, 2), aesgcm, commit_key
 
 
 def _footer(signing_key: ec.EllipticCurvePrivateKey, hasher: hashes.Hash, suite: Suite) -> bytes:
@@ -137,10 +137,12 @@ def _encrypt_message(
 
     The private seam for vector-style tests: frame IVs are the ESDK's deterministic sequence IVs.
     """
-    _header, head, aesgcm = _start(materials, message_id, frame_length)
+    head, aesgcm, _ = _start(materials, message_id, frame_length)
     view = memoryview(plaintext).cast("B")
-    frames = FrameEncryptor(aesgcm, message_id, frame_length)
     full, rest = divmod(len(view), frame_length)
+    if not full and materials.signing_key is None:
+        return head + only_frame(aesgcm, message_id, view)  # shorter than one frame
+    frames = FrameEncryptor(aesgcm, message_id, frame_length)
     if len(view) >= _IN_PLACE_THRESHOLD and _HAS_INTO:
         return _encrypt_in_place(view, head, frames, full, rest, frame_length, materials)
     parts = [head]
@@ -265,7 +267,17 @@ def encrypt_stream(
     s = _check_encrypt_args(suite, frame_length)
     materials = _materials(s, keys, encryption_context, cache, None)
     message_id = os.urandom(32)
-    header, head, aesgcm = _start(materials, message_id, frame_length)
+    head, aesgcm, commit_key = _start(materials, message_id, frame_length)
+    header = Header(
+        version=2,
+        suite=s,
+        message_id=message_id,
+        encryption_context=materials.encryption_context,
+        encrypted_data_keys=materials.encrypted_data_keys,
+        content_type=FRAMED,
+        frame_length=frame_length,
+        suite_data=commit_key,
+    )
     hasher = hashes.Hash(signature_hash(s)) if materials.signing_key is not None else None
     write = destination.write
 
@@ -348,9 +360,10 @@ def decrypt(
             if decrypt_body_into(reader, aesgcm, header, out) != expected:
                 raise MessageFormatError("body length check failed")
         result = buffer.getvalue()
+    elif header.content_type == FRAMED:
+        result = decrypt_framed_in_memory(reader, aesgcm, header)
     else:
-        parts = list(decrypt_body(reader, aesgcm, header))
-        result = parts[0] if len(parts) == 1 else b"".join(parts)
+        result = b"".join(decrypt_body(reader, aesgcm, header))
     if header.suite.signed:
         body_end = reader.offset
         length = int.from_bytes(reader.read(2, "signature length"), "big")

@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from envelope.errors import MessageAuthenticationError, MessageFormatError
 from envelope.message.header import UNFRAMED, Header
+from envelope.message.reader import BytesReader
 from envelope.message.suites import IV_LENGTH, TAG_LENGTH
 
 FRAME = b"AWSKMSEncryptionClient Frame"
@@ -19,6 +20,9 @@ FINAL_MARKER = b"\xff\xff\xff\xff"
 MAX_SEQUENCE = 0xFFFFFFFE
 MAX_UNFRAMED_LENGTH = 2**36 - 32
 _IV_PAD = bytes(IV_LENGTH - 4)
+_FIRST_SEQ = b"\x00\x00\x00\x01"
+_FIRST_IV = _IV_PAD + _FIRST_SEQ
+_FIRST_FINAL = FINAL_MARKER + _FIRST_SEQ + _FIRST_IV
 
 
 class _Reader(Protocol):
@@ -99,6 +103,14 @@ class FrameEncryptor:
         end = pos + len(head) + len(sealed)
         out[pos:end] = head + sealed
         return end
+
+
+def only_frame(aesgcm: AESGCM, message_id: bytes, data: bytes | memoryview) -> bytes:
+    """A body of one final frame (sequence number 1): what a message shorter than its frame
+    length holds. The same bytes as ``FrameEncryptor(...).final(data)``, joined."""
+    n = len(data)
+    aad = message_id + FINAL_FRAME + _FIRST_SEQ + n.to_bytes(8, "big")
+    return _FIRST_FINAL + n.to_bytes(4, "big") + aesgcm.encrypt(_FIRST_IV, data, aad)
 
 
 Frame = tuple[bytes | memoryview, bytes | memoryview, bytes, str, int]
@@ -192,6 +204,88 @@ def decrypt_body(
         except (ValueError, OverflowError):
             raise MessageFormatError(f"{name} length check failed: too large to decrypt") from None
         yield plaintext
+
+
+def decrypt_framed_in_memory(reader: BytesReader, aesgcm: AESGCM, header: Header) -> bytes:
+    """Decrypt a framed body held in memory: the checks of :func:`iter_frames` and
+    :func:`decrypt_body`, read straight from the buffer (small messages are mostly overhead).
+
+    Args:
+        reader: Positioned just after the header authentication; left after the final frame.
+        aesgcm: AES-GCM with the message's content key.
+        header: The parsed (and authenticated) header of a framed message.
+
+    Returns:
+        The plaintext, every frame authenticated.
+
+    Raises:
+        MessageFormatError: Bad sequence number, frame length, or truncation.
+        MessageAuthenticationError: A tag did not verify.
+    """
+    data = reader.data
+    pos = reader.offset
+    size = len(data)
+    message_id = header.message_id
+    frame_length = header.frame_length
+    regular_size = frame_length + TAG_LENGTH
+    decrypt = aesgcm.decrypt
+    parts = []
+    expected = 1
+    while True:
+        if pos + 4 > size:
+            raise MessageFormatError("message is truncated: frame sequence number needs 4 bytes")
+        seq = data[pos : pos + 4]
+        pos += 4
+        final = seq == FINAL_MARKER
+        if final:
+            if pos + 20 > size:  # sequence number, IV, content length
+                raise MessageFormatError(
+                    "message is truncated: final frame sequence number needs 4 bytes"
+                    if pos + 4 > size
+                    else "message is truncated: final frame IV needs 12 bytes"
+                    if pos + 16 > size
+                    else "message is truncated: final frame length needs 4 bytes"
+                )
+            seq = data[pos : pos + 4]
+            pos += 4
+        if int.from_bytes(seq, "big") != expected:
+            raise MessageFormatError(f"frame sequence number check failed: expected {expected}")
+        if final:
+            iv = data[pos : pos + IV_LENGTH]
+            n = int.from_bytes(data[pos + IV_LENGTH : pos + IV_LENGTH + 4], "big")
+            pos += IV_LENGTH + 4
+            if n > frame_length:
+                raise MessageFormatError("final frame length check failed: over the frame length")
+            end = pos + n + TAG_LENGTH
+            if end > size:
+                raise MessageFormatError(f"message is truncated: final frame needs {n + 16} bytes")
+            aad = message_id + FINAL_FRAME + seq + n.to_bytes(8, "big")
+        else:
+            if pos + IV_LENGTH > size:
+                raise MessageFormatError("message is truncated: frame IV needs 12 bytes")
+            iv = data[pos : pos + IV_LENGTH]
+            pos += IV_LENGTH
+            end = pos + regular_size
+            if end > size:
+                raise MessageFormatError(f"message is truncated: frame needs {regular_size} bytes")
+            aad = message_id + FRAME + seq + frame_length.to_bytes(8, "big")
+        try:
+            parts.append(decrypt(iv, data[pos:end], aad))
+        except InvalidTag:
+            raise MessageAuthenticationError(
+                f"frame {expected} authentication tag check failed"
+            ) from None
+        except (ValueError, OverflowError):
+            raise MessageFormatError(
+                f"frame {expected} length check failed: too large to decrypt"
+            ) from None
+        pos = end
+        if final:
+            reader.offset = pos
+            return parts[0] if len(parts) == 1 else b"".join(parts)
+        expected += 1
+        if expected > MAX_SEQUENCE + 1:
+            raise MessageFormatError("frame sequence number check failed: too many frames")
 
 
 def scan_plaintext_length(data: bytes | bytearray, pos: int, header: Header) -> int | None:

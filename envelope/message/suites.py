@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from envelope.errors import MessageFormatError
 
@@ -26,6 +26,11 @@ class Suite:
     kdf_hash: str | None
     signing_curve: str | None
     committing: bool
+    id_bytes: bytes = field(init=False, repr=False, compare=False)
+    """The suite id as it is written: two bytes, big-endian."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "id_bytes", self.id.to_bytes(2, "big"))
 
     @property
     def message_version(self) -> int:
@@ -43,10 +48,6 @@ class Suite:
         if self.signing_curve is None:
             return None
         return {"secp256r1": "ECDSA P-256", "secp384r1": "ECDSA P-384"}[self.signing_curve]
-
-    @property
-    def id_bytes(self) -> bytes:
-        return self.id.to_bytes(2, "big")
 
 
 IV_LENGTH = 12

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from envelope.errors import MessageError
 from envelope.message.arn import edk_key_arn, parse_kms_arn
-from envelope.message.header import EncryptedDataKey, serialize_context
+from envelope.message.header import EncryptedDataKey, new_edk, serialize_context
 
 if TYPE_CHECKING:
     from envelope.keys.base import KeyService
@@ -126,13 +126,15 @@ class RawAesKey:
     def generate_data_key(
         self, length: int, encryption_context: Mapping[str, str]
     ) -> tuple[bytes, EncryptedDataKey]:
-        data_key = os.urandom(length)
-        return data_key, self.wrap(data_key, encryption_context)
+        fresh = os.urandom(length + _AES_IV)  # the data key, then the wrapping IV
+        data_key, iv = fresh[:length], fresh[length:]
+        ct = self._aesgcm.encrypt(iv, data_key, serialize_context(encryption_context))
+        return data_key, new_edk(self._namespace, self._info_prefix + iv, ct)
 
     def wrap(self, data_key: bytes, encryption_context: Mapping[str, str]) -> EncryptedDataKey:
         iv = os.urandom(_AES_IV)
         ct = self._aesgcm.encrypt(iv, data_key, serialize_context(encryption_context))
-        return EncryptedDataKey(self._namespace, self._info_prefix + iv, ct)
+        return new_edk(self._namespace, self._info_prefix + iv, ct)
 
     def unwrap(self, edk: EncryptedDataKey, encryption_context: Mapping[str, str]) -> bytes | None:
         info = edk.provider_info

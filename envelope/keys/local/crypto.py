@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from envelope.errors import (
     IncorrectKeyException,
@@ -30,7 +31,6 @@ from envelope.keys.base import (
     GenerateDataKeyResult,
     GenerateDataKeyWithoutPlaintextResult,
     GenerateRandomResult,
-    GetPublicKeyResult,
     ReEncryptResult,
 )
 from envelope.keys.local.core import LocalCore, _symmetric
@@ -53,6 +53,11 @@ from envelope.keys.validate import (
     check_optional_key_id,
     check_range,
 )
+
+# Result classes are imported where they are built: their modules load on first use, so
+# `envelope encrypt` never creates them (CLI start-up is a benchmark figure).
+if TYPE_CHECKING:
+    from envelope.keys.results import GetPublicKeyResult
 
 
 class CryptoOperations(LocalCore):
@@ -270,6 +275,7 @@ class CryptoOperations(LocalCore):
     def get_public_key(
         self, *, key_id: str, grant_tokens: Sequence[str] | None = None
     ) -> GetPublicKeyResult:
+        from envelope.keys.results import GetPublicKeyResult
         check_key_id(key_id)
         check_grant_tokens(grant_tokens)
         key = self._resolve(key_id)

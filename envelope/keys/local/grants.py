@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import os
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from envelope.errors import (
     InvalidGrantTokenException,
@@ -18,13 +19,7 @@ from envelope.errors import (
     ValidationException,
 )
 from envelope.keys import grants as _grants
-from envelope.keys.base import (
-    SYMMETRIC_DEFAULT,
-    CreateGrantResult,
-    GrantConstraints,
-    GrantListEntry,
-    ListGrantsResult,
-)
+from envelope.keys.base import SYMMETRIC_DEFAULT
 from envelope.keys.local.access import authorize_retire
 from envelope.keys.local.core import LocalCore, _ts, _utcnow
 from envelope.keys.pages import page
@@ -38,6 +33,15 @@ from envelope.keys.validate import (
     check_marker,
     check_string,
 )
+
+# Result classes are imported where they are built: their modules load on first use, so
+# `envelope encrypt` never creates them (CLI start-up is a benchmark figure).
+if TYPE_CHECKING:
+    from envelope.keys.access_results import (
+        CreateGrantResult,
+        GrantListEntry,
+        ListGrantsResult,
+    )
 
 
 def _new_token() -> str:
@@ -72,6 +76,7 @@ class GrantOperations(LocalCore):
                 (only for grants no wider than itself) allows it.
             LimitExceededException: the key has 50,000 grants, or the grantee 500 on it.
         """
+        from envelope.keys.access_results import CreateGrantResult
         check_key_id(key_id)
         if grantee_principal is None:
             raise ValidationException(
@@ -133,6 +138,7 @@ class GrantOperations(LocalCore):
         return CreateGrantResult(grant_token=record.token, grant_id=record.grant_id)
 
     def _grant_entry(self, grant: GrantRecord) -> GrantListEntry:
+        from envelope.keys.access_results import GrantConstraints, GrantListEntry
         kinds = dict(grant.constraints)
         constraints = None
         if kinds:
@@ -166,6 +172,7 @@ class GrantOperations(LocalCore):
         grantee_principal: str | None = None,
     ) -> ListGrantsResult:
         """A key's grants, one page at a time, optionally only one grant id or grantee."""
+        from envelope.keys.access_results import ListGrantsResult
         size = check_limit("limit", limit, "grants")
         check_marker(marker)
         check_key_id(key_id)
@@ -196,6 +203,7 @@ class GrantOperations(LocalCore):
     ) -> ListGrantsResult:
         """Every grant, on any key, that ``retiring_principal`` (default: the caller) may retire
         as its retiring principal."""
+        from envelope.keys.access_results import ListGrantsResult
         size = check_limit("limit", limit, "grants")
         check_marker(marker)
         principal = self._caller.arn

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from envelope.errors import (
     AlreadyExistsException,
@@ -22,13 +23,7 @@ from envelope.keys.base import (
     PENDING_DELETION,
     PENDING_IMPORT,
     SYMMETRIC_DEFAULT,
-    AliasListEntry,
-    CancelKeyDeletionResult,
-    KeyListEntry,
     KeyMetadataResult,
-    ListAliasesResult,
-    ListKeysResult,
-    ScheduleKeyDeletionResult,
 )
 from envelope.keys.local.access import lockout_check
 from envelope.keys.local.core import _DAY, LocalCore, _ts, _utcnow
@@ -54,6 +49,16 @@ from envelope.keys.validate import (
     check_string,
     check_tags,
 )
+
+# Result classes are imported where they are built: their modules load on first use, so
+# `envelope encrypt` never creates them (CLI start-up is a benchmark figure).
+if TYPE_CHECKING:
+    from envelope.keys.results import (
+        CancelKeyDeletionResult,
+        ListAliasesResult,
+        ListKeysResult,
+        ScheduleKeyDeletionResult,
+    )
 
 _USAGES = tuple(dict.fromkeys(u for usages in KEY_USAGES.values() for u in usages))
 
@@ -138,6 +143,7 @@ class KeyManagement(LocalCore):
         return KeyMetadataResult(self._metadata(self._resolve(key_id)))
 
     def list_keys(self, *, limit: int | None = None, marker: str | None = None) -> ListKeysResult:
+        from envelope.keys.results import KeyListEntry, ListKeysResult
         size = check_limit("limit", limit, "keys")
         check_marker(marker)
         ids = self._purge_due_deletions().key_ids()
@@ -174,6 +180,7 @@ class KeyManagement(LocalCore):
     def schedule_key_deletion(
         self, *, key_id: str, pending_window_in_days: int = DEFAULT_DELETION_WINDOW
     ) -> ScheduleKeyDeletionResult:
+        from envelope.keys.results import ScheduleKeyDeletionResult
         days = check_range("pendingWindowInDays", pending_window_in_days, *DELETION_WINDOW)
         with self._store.write() as records:
             key = self._resolve(key_id, aliases=False, records=records)
@@ -190,6 +197,7 @@ class KeyManagement(LocalCore):
         )
 
     def cancel_key_deletion(self, *, key_id: str) -> CancelKeyDeletionResult:
+        from envelope.keys.results import CancelKeyDeletionResult
         with self._store.write() as records:
             key = self._resolve(key_id, aliases=False, records=records)
             if key.state != PENDING_DELETION:
@@ -252,6 +260,7 @@ class KeyManagement(LocalCore):
     def list_aliases(
         self, *, key_id: str | None = None, limit: int | None = None, marker: str | None = None
     ) -> ListAliasesResult:
+        from envelope.keys.results import AliasListEntry, ListAliasesResult
         size = check_limit("limit", limit, "aliases")
         check_marker(marker)
         check_optional_key_id(key_id)

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from envelope.errors import InvalidKeyUsageException
 from envelope.keys import asymmetric
-from envelope.keys.base import (
-    SYMMETRIC_DEFAULT,
-    EncryptionContext,
-    GenerateDataKeyPairResult,
-    GenerateDataKeyPairWithoutPlaintextResult,
-)
+from envelope.keys.base import SYMMETRIC_DEFAULT, EncryptionContext
 from envelope.keys.local.crypto import CryptoOperations
 from envelope.keys.specs import KEY_PAIR_SPECS
 from envelope.keys.validate import (
@@ -21,6 +17,14 @@ from envelope.keys.validate import (
     check_grant_tokens,
     check_key_id,
 )
+
+# Result classes are imported where they are built: their modules load on first use, so
+# `envelope encrypt` never creates them (CLI start-up is a benchmark figure).
+if TYPE_CHECKING:
+    from envelope.keys.results import (
+        GenerateDataKeyPairResult,
+        GenerateDataKeyPairWithoutPlaintextResult,
+    )
 
 
 class DataKeyPairs(CryptoOperations):
@@ -68,6 +72,7 @@ class DataKeyPairs(CryptoOperations):
         Raises:
             InvalidKeyUsageException: ``key_id`` is not a symmetric encryption key.
         """
+        from envelope.keys.results import GenerateDataKeyPairResult
         private_der, blob, public_der, arn = self._pair(
             key_id, key_pair_spec, encryption_context, grant_tokens, dry_run
         )
@@ -89,6 +94,7 @@ class DataKeyPairs(CryptoOperations):
         dry_run: bool = False,
     ) -> GenerateDataKeyPairWithoutPlaintextResult:
         """As ``generate_data_key_pair``, without the plaintext private key."""
+        from envelope.keys.results import GenerateDataKeyPairWithoutPlaintextResult
         _private, blob, public_der, arn = self._pair(
             key_id, key_pair_spec, encryption_context, grant_tokens, dry_run
         )

@@ -4,14 +4,19 @@ ListKeyPolicies."""
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from envelope.errors import NotFoundException
-from envelope.keys.base import GetKeyPolicyResult, ListKeyPoliciesResult
 from envelope.keys.local.access import lockout_check
 from envelope.keys.local.core import LocalCore
 from envelope.keys.pages import page
 from envelope.keys.policy import POLICY_NAME, check_policy
 from envelope.keys.validate import check_flag, check_limit, check_marker, check_string, invalid
+
+# Result classes are imported where they are built: their modules load on first use, so
+# `envelope encrypt` never creates them (CLI start-up is a benchmark figure).
+if TYPE_CHECKING:
+    from envelope.keys.access_results import GetKeyPolicyResult, ListKeyPoliciesResult
 
 _POLICY_NAME = re.compile(r"\w+")
 MAX_POLICY_TEXT = 131072
@@ -42,6 +47,7 @@ class KeyPolicies(LocalCore):
         self, *, key_id: str, policy_name: str | None = None
     ) -> GetKeyPolicyResult:
         """The key's policy document, as it was given (KMS returns it unchanged)."""
+        from envelope.keys.access_results import GetKeyPolicyResult
         name = _check_name(policy_name)
         records = self._purge_due_deletions()
         key = self._resolve(key_id, aliases=False, records=records)
@@ -75,6 +81,7 @@ class KeyPolicies(LocalCore):
         self, *, key_id: str, limit: int | None = None, marker: str | None = None
     ) -> ListKeyPoliciesResult:
         """The names of the key's policies: always ``default``."""
+        from envelope.keys.access_results import ListKeyPoliciesResult
         size = check_limit("limit", limit, "policies")
         check_marker(marker)
         self._resolve(key_id, aliases=False, records=self._purge_due_deletions())

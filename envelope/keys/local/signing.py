@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from envelope.errors import InvalidKeyUsageException, KMSInvalidSignatureException
 from envelope.keys.asymmetric import digest_size
-from envelope.keys.base import RAW, SignResult, VerifyResult
+from envelope.keys.base import RAW
 from envelope.keys.local.core import LocalCore
 from envelope.keys.specs import (
     ALL_SIGNING_ALGORITHMS,
@@ -26,6 +27,11 @@ from envelope.keys.validate import (
     check_length,
     invalid,
 )
+
+# Result classes are imported where they are built: their modules load on first use, so
+# `envelope encrypt` never creates them (CLI start-up is a benchmark figure).
+if TYPE_CHECKING:
+    from envelope.keys.results import SignResult, VerifyResult
 
 
 class SigningOperations(LocalCore):
@@ -83,6 +89,7 @@ class SigningOperations(LocalCore):
             InvalidKeyUsageException: not a SIGN_VERIFY key, or an algorithm of another key spec.
             ValidationException: a message too long, or a digest of the wrong length.
         """
+        from envelope.keys.results import SignResult
         key, message = self._signing_key(
             key_id, message, signing_algorithm, message_type, grant_tokens, dry_run
         )
@@ -109,6 +116,7 @@ class SigningOperations(LocalCore):
             KMSInvalidSignatureException: the signature does not verify (KMS never answers
                 ``SignatureValid=false``).
         """
+        from envelope.keys.results import VerifyResult
         signature = check_length("signature", signature, 1, MAX_SIGNATURE)
         key, message = self._signing_key(
             key_id, message, signing_algorithm, message_type, grant_tokens, dry_run

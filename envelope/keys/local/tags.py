@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from envelope.errors import LimitExceededException, TagException
-from envelope.keys.base import ListResourceTagsResult, Tag
 from envelope.keys.local.core import LocalCore
 from envelope.keys.pages import page
 from envelope.keys.store import TagRecord
@@ -20,6 +20,11 @@ from envelope.keys.validate import (
     check_tags,
     invalid,
 )
+
+# Result classes are imported where they are built: their modules load on first use, so
+# `envelope encrypt` never creates them (CLI start-up is a benchmark figure).
+if TYPE_CHECKING:
+    from envelope.keys.access_results import ListResourceTagsResult
 
 
 def _check_tag_keys(tag_keys: Sequence[str]) -> list[str]:
@@ -84,6 +89,7 @@ class Tags(LocalCore):
         self, *, key_id: str, limit: int | None = None, marker: str | None = None
     ) -> ListResourceTagsResult:
         """A key's tags, by tag key, one page (at most 50) at a time."""
+        from envelope.keys.access_results import ListResourceTagsResult, Tag
         size = check_limit("limit", limit, "tags")
         check_marker(marker)
         check_key_id(key_id)
