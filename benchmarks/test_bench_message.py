@@ -146,7 +146,8 @@ def _crypto_floor(plaintext: bytes) -> tuple[Callable[[], Any], Callable[[Any], 
     (AES-GCM, context as AAD); HKDF-SHA512 extract and two expands on each side (content key,
     commitment key); an AES-GCM object per side; header tag made and checked; the commitment
     compared; one frame sealed and opened. What is left of envelope's time is its format work."""
-    from cryptography.hazmat.primitives import constant_time, hashes, hmac
+    from cryptography.hazmat.primitives import constant_time, hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
 
     sha512 = hashes.SHA512()
     wrapper = AESGCM(KEY_BYTES)
@@ -154,13 +155,9 @@ def _crypto_floor(plaintext: bytes) -> tuple[Callable[[], Any], Callable[[Any], 
     header = os.urandom(150)
 
     def derive(data_key: bytes, message_id: bytes) -> tuple[bytes, bytes]:
-        extract = hmac.HMAC(message_id, sha512)
-        extract.update(data_key)
-        expand = hmac.HMAC(extract.finalize(), sha512)
-        commit = expand.copy()
-        expand.update(b"\x04\x78DERIVEKEY\x01")
-        commit.update(b"COMMITKEY\x01")
-        return expand.finalize()[:32], commit.finalize()[:32]
+        prk = HKDF.extract(sha512, message_id, data_key)
+        content = HKDFExpand(sha512, 32, b"\x04\x78DERIVEKEY").derive(prk)
+        return content, HKDFExpand(sha512, 32, b"COMMITKEY").derive(prk)
 
     def seal() -> tuple[bytes, ...]:
         fresh = os.urandom(44)

@@ -7,9 +7,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from cryptography.hazmat.primitives import hashes, hmac
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
 
 from envelope.errors import (
     EncryptionContextMismatchError,
@@ -166,15 +166,12 @@ def derive_keys(suite: Suite, data_key: bytes, message_id: bytes) -> tuple[bytes
         ``(content_key, commitment_key)``; commitment_key is ``b""`` for non-committing suites.
     """
     if suite.committing:
-        # HKDF-SHA512 with salt = message id. Both outputs are 32 bytes (one expand block each)
-        # and share the extract step; the second expand copies the keyed HMAC state.
-        extract = hmac.HMAC(message_id, _SHA512)
-        extract.update(data_key)
-        expand = hmac.HMAC(extract.finalize(), _SHA512)
-        commit = expand.copy()
-        expand.update(suite.id_bytes + b"DERIVEKEY\x01")
-        commit.update(b"COMMITKEY\x01")
-        return expand.finalize()[:32], commit.finalize()[:32]
+        # ESDK spec, framework/algorithm-suites.md (key derivation, key commitment): HKDF-SHA512
+        # with salt = message id; info = suite id || "DERIVEKEY" and "COMMITKEY". One extract
+        # serves both expands (same input key and salt), all through cryptography's HKDF.
+        prk = HKDF.extract(_SHA512, message_id, data_key)
+        content = HKDFExpand(_SHA512, 32, suite.id_bytes + b"DERIVEKEY").derive(prk)
+        return content, HKDFExpand(_SHA512, 32, b"COMMITKEY").derive(prk)
     if suite.kdf_hash is None:
         return data_key, b""
     hkdf = HKDF(
