@@ -5,13 +5,13 @@ BIN    := $(VENV)/bin
 # The official S3 Encryption Client (the S3 tests' oracle) pins cryptography<49: its own venv.
 S3EC   := .venv-s3ec/installed
 
-.PHONY: demo demo-s3 test lint bench clean
+.PHONY: demo demo-s3 test test-faults fuzz lint bench clean
 
 # The library (its aws and server extras, the test tools) and the CLI distribution, editable.
 $(BIN)/envelope: pyproject.toml cli/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[aws,server,test]' -e ./cli
+	$(BIN)/pip install -q -e '.[aws,server,test,fuzz]' -e ./cli
 	@touch $@
 
 # The AWS CLI, a real client for the envelope serve tests. awscli v1 pins botocore exactly, so it
@@ -47,8 +47,14 @@ test: $(BIN)/envelope $(S3EC) $(AWSCLI)
 	$(BIN)/pytest benchmarks -q --benchmark-disable
 	$(MAKE) --no-print-directory lint
 
+# Coverage-guided fuzzing (atheris): every parser's target for FUZZ_SECONDS each, from the seed
+# corpus in tests/fuzz/corpus; new inputs and findings go to .fuzz/. `make test` runs each briefly.
+FUZZ_SECONDS ?= 60
+fuzz: $(BIN)/envelope
+	$(BIN)/python -m tests.fuzz.run --seconds $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 bench: $(BIN)/envelope $(S3EC)
 	$(BIN)/pytest benchmarks --benchmark-only --benchmark-columns=min,median,mean,ops -q
 
 clean:
-	rm -rf $(VENV) .venv-s3ec .venv-awscli .demo-home .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-s3ec .venv-awscli .demo-home .pytest_cache .mypy_cache .ruff_cache .fuzz

@@ -238,3 +238,16 @@ def test_headers_botocore_leaves_unsigned_count_when_another_sdk_signs_them() ->
     )
     assert check(other_sdk)
     refused("InvalidSignatureException", lambda: check(with_header(other_sdk, "User-Agent", "x")))
+
+
+def test_a_signed_host_header_that_was_not_sent_is_refused() -> None:
+    """Found by the sigv4_headers fuzz target: SignedHeaders names host but no Host arrived
+    (HTTP/1.0 allows that); botocore then read a host of None and raised AttributeError, which
+    the server answered with a 500. It is an InvalidSignatureException like any missing one."""
+    request = signed()
+    no_host = replace(request, headers=[(k, v) for k, v in request.headers
+                                        if k.lower() != "host"])  # fmt: skip
+    refused("InvalidSignatureException", lambda: check(no_host), "signed header 'host'")
+    no_host = replace(query_signed(), headers=[(k, v) for k, v in query_signed().headers
+                                               if k.lower() != "host"])  # fmt: skip
+    refused("InvalidSignatureException", lambda: check(no_host), "signed header 'host'")
