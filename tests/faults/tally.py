@@ -1,0 +1,91 @@
+"""What a fault campaign counts, and the fork-and-SIGKILL loop the campaigns share."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import random
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPORTS_ENV = "ENVELOPE_FAULTS_REPORTS"
+
+
+@dataclasses.dataclass
+class Tally:
+    """One campaign's counts. Every ``lost``/``undecryptable``/``half`` count must end at 0."""
+
+    campaign: str
+    kills: int = 0
+    full_disk: int = 0
+    versions: int = 0
+    ciphertexts: int = 0
+    outputs: int = 0
+    objects: int = 0
+    lost_versions: int = 0
+    undecryptable: int = 0
+    half_written: int = 0
+    half_rewrapped: int = 0
+
+    def add(self, other: Tally) -> None:
+        for field in dataclasses.fields(self):
+            if field.name != "campaign":
+                setattr(self, field.name, getattr(self, field.name) + getattr(other, field.name))
+
+    def failures(self) -> int:
+        return self.lost_versions + self.undecryptable + self.half_written + self.half_rewrapped
+
+    def save(self) -> None:
+        """Write the counts where the summary line finds them (when run under the conftest)."""
+        folder = os.environ.get(REPORTS_ENV)
+        if folder:
+            path = Path(folder) / f"{self.campaign}.json"
+            path.write_text(json.dumps(dataclasses.asdict(self)))
+
+
+def fork_and_kill(
+    work: Callable[[Callable[[dict[str, object]], None]], None],
+    rng: random.Random,
+    *,
+    max_delay: float,
+    ready: Callable[[], bool] | None = None,
+) -> list[dict[str, object]]:
+    """Run ``work(report)`` in a forked child, SIGKILL it after a random delay, and return what
+    it reported (``report(record)`` sends one JSON line on a pipe the moment a call returned).
+
+    Only complete lines count: a line cut off by the kill was never "told to a caller". With
+    ``ready``, the delay starts once ``ready()`` is true (the child reached the write path).
+    """
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child never returns into pytest
+        os.close(read_fd)
+        try:
+
+            def report(record: dict[str, object]) -> None:
+                os.write(write_fd, (json.dumps(record) + "\n").encode())
+
+            work(report)
+        except BaseException:
+            import traceback
+
+            traceback.print_exc()  # the child's failure, on the test's stderr
+        finally:
+            os._exit(1)
+    os.close(write_fd)
+    if ready is not None:
+        deadline = time.monotonic() + 60
+        while not ready() and time.monotonic() < deadline:
+            time.sleep(0.002)
+    time.sleep(rng.uniform(0.0, max_delay))
+    os.kill(pid, signal.SIGKILL)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, status
+    chunks = []
+    while chunk := os.read(read_fd, 1 << 16):
+        chunks.append(chunk)
+    os.close(read_fd)
+    return [json.loads(line) for line in b"".join(chunks).decode().split("\n")[:-1]]
