@@ -65,6 +65,10 @@ class InvalidCiphertextException(KeyServiceError):
     code = "InvalidCiphertextException"
 
 
+class InvalidGrantIdException(KeyServiceError):
+    code = "InvalidGrantIdException"
+
+
 class InvalidGrantTokenException(KeyServiceError):
     code = "InvalidGrantTokenException"
 
@@ -163,6 +167,7 @@ KMS_ERRORS: dict[str, type[KeyServiceError]] = {
         InvalidAliasNameException,
         InvalidArnException,
         InvalidCiphertextException,
+        InvalidGrantIdException,
         InvalidGrantTokenException,
         InvalidKeyUsageException,
         InvalidMarkerException,

@@ -14,4 +14,5 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     monkeypatch.setenv("ENVELOPE_HOME", str(home))
     monkeypatch.delenv("ENVELOPE_PASSPHRASE", raising=False)
     monkeypatch.delenv("ENVELOPE_KMS", raising=False)
+    monkeypatch.delenv("ENVELOPE_CALLER", raising=False)
     yield home

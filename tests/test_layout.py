@@ -149,7 +149,12 @@ def _reaches(graph: dict[str, set[str]], start: str) -> set[str]:
 LOWER_LAYERS = {
     "envelope.errors": set(),
     "envelope.keys.specs": set(),
-    "envelope.keys.base": {"envelope.errors", "envelope.keys.specs"},
+    "envelope.keys.access_contract": set(),
+    "envelope.keys.base": {
+        "envelope.errors",
+        "envelope.keys.specs",
+        "envelope.keys.access_contract",
+    },
 }
 
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from envelope.errors import AlreadyExistsException, EnvelopeError
+from envelope.errors import AccessDeniedException, AlreadyExistsException, EnvelopeError
 from envelope.keys.base import (
     KEY_SPECS,
     AliasListEntry,
@@ -18,10 +18,16 @@ from envelope.keys.base import (
 from envelope.keys.shapes import to_kms_shape
 from envelope.keys.validate import check_alias_name
 from envelope_cli.common import CliError, key_service, print_json, print_table, terminal_safe
+from envelope_cli.key_access import all_tags, grant_app, policy_app, tag, tags, untag
 
 app = typer.Typer(help="Create and manage keys.", no_args_is_help=True)
-alias_app = typer.Typer(help="Create, delete and list aliases.", no_args_is_help=True)
+alias_app = typer.Typer(help="Create, update, delete and list aliases.", no_args_is_help=True)
 app.add_typer(alias_app, name="alias")
+app.add_typer(policy_app, name="policy")
+app.add_typer(grant_app, name="grant")
+app.command("tag")(tag)
+app.command("untag")(untag)
+app.command("tags")(tags)
 
 KeyArg = Annotated[str, typer.Argument(help="Key id, key ARN, alias name or alias ARN.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the KMS-shaped JSON response.")]
@@ -160,8 +166,12 @@ def list_keys(as_json: JsonOpt = False) -> None:
                 if alias.target_key_id:
                     names.setdefault(alias.target_key_id, []).append(alias.alias_name)
             for entry in entries:
-                m = kms.describe_key(key_id=entry.key_id).key_metadata
                 aliases = ", ".join(sorted(names.get(entry.key_id, ())))
+                try:
+                    m = kms.describe_key(key_id=entry.key_id).key_metadata
+                except AccessDeniedException:  # its policy does not let the caller describe it
+                    rows.append([entry.key_id, "(no access)", "", aliases, ""])
+                    continue
                 rows.append([entry.key_id, m.key_state, m.key_spec, aliases, m.description])
     if as_json:
         print_json({"Keys": to_kms_shape(tuple(entries))})
@@ -184,10 +194,18 @@ def _all_aliases(kms: KeyService, key: str | None) -> list[AliasListEntry]:
 
 @app.command("describe")
 def describe(key: KeyArg, as_json: JsonOpt = False) -> None:
-    """Show a key's metadata."""
+    """Show a key's metadata and tags (the tags only if you may list them)."""
     with key_service() as kms:
         result = kms.describe_key(key_id=key)
-    _emit(as_json, to_kms_shape(result), _describe(result.key_metadata))
+        found = all_tags(kms, result.key_metadata.key_id)
+    document = to_kms_shape(result)
+    human = _describe(result.key_metadata)
+    if found is not None:
+        document["Tags"] = to_kms_shape(tuple(found))
+        if found:
+            listed = ", ".join(f"{t.tag_key}={t.tag_value}" for t in found)
+            human += "\nTags:         " + terminal_safe(listed)  # others chose them
+    _emit(as_json, document, human)
 
 
 @app.command("rotate")
@@ -307,6 +325,17 @@ def alias_create(
     with key_service() as kms:
         kms.create_alias(alias_name=name, target_key_id=_key_id(kms, key))
     typer.echo(f"created {name}", err=True)
+
+
+@alias_app.command("update")
+def alias_update(
+    name: Annotated[str, typer.Argument(help="alias/NAME")],
+    key: KeyArg,
+) -> None:
+    """Point an existing alias at another key of the same type."""
+    with key_service() as kms:
+        kms.update_alias(alias_name=name, target_key_id=_key_id(kms, key))
+    typer.echo(f"updated {name}", err=True)
 
 
 @alias_app.command("delete")

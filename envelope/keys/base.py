@@ -14,6 +14,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+# The key policy, grant and tag operations and their results live in ``keys.access_contract``.
+from envelope.keys.access_contract import AccessOperations
+from envelope.keys.access_contract import CreateGrantResult as CreateGrantResult
+from envelope.keys.access_contract import GetKeyPolicyResult as GetKeyPolicyResult
+from envelope.keys.access_contract import GrantConstraints as GrantConstraints
+from envelope.keys.access_contract import GrantListEntry as GrantListEntry
+from envelope.keys.access_contract import ListGrantsResult as ListGrantsResult
+from envelope.keys.access_contract import ListKeyPoliciesResult as ListKeyPoliciesResult
+from envelope.keys.access_contract import ListResourceTagsResult as ListResourceTagsResult
+from envelope.keys.access_contract import Tag as Tag
+
 # The constants of the AWS KMS API reference live in ``keys.specs``; these are re-exported.
 from envelope.keys.specs import AWS_KMS as AWS_KMS
 from envelope.keys.specs import ENCRYPT_DECRYPT as ENCRYPT_DECRYPT
@@ -274,7 +285,7 @@ class ImportKeyMaterialResult:
 
 
 @runtime_checkable
-class KeyService(Protocol):
+class KeyService(AccessOperations, Protocol):
     """AWS KMS's key operations. Every argument is keyword-only, named as boto3 names it.
 
     Errors are ``envelope.errors.KeyServiceError`` subclasses named after the KMS exception
@@ -292,6 +303,7 @@ class KeyService(Protocol):
         key_usage: str = ENCRYPT_DECRYPT,
         key_spec: str = SYMMETRIC_DEFAULT,
         policy: str | None = None,
+        bypass_policy_lockout_safety_check: bool = False,
         origin: str = AWS_KMS,
         tags: Sequence[Mapping[str, str]] | None = None,
     ) -> KeyMetadataResult: ...
@@ -303,6 +315,8 @@ class KeyService(Protocol):
     def list_keys(
         self, *, limit: int | None = None, marker: str | None = None
     ) -> ListKeysResult: ...
+
+    def update_key_description(self, *, key_id: str, description: str) -> None: ...
 
     def enable_key(self, *, key_id: str) -> None: ...
 
@@ -316,6 +330,8 @@ class KeyService(Protocol):
 
     # Aliases
     def create_alias(self, *, alias_name: str, target_key_id: str) -> None: ...
+
+    def update_alias(self, *, alias_name: str, target_key_id: str) -> None: ...
 
     def delete_alias(self, *, alias_name: str) -> None: ...
 

@@ -41,7 +41,14 @@ RSA_ALGORITHMS: dict[str, Callable[[], hashes.HashAlgorithm]] = {
     RSAES_OAEP_SHA_1: hashes.SHA1,
     RSAES_OAEP_SHA_256: hashes.SHA256,
 }
-LIST_LIMITS = {"keys": (100, 1000), "aliases": (50, 100), "rotations": (100, 1000)}
+LIST_LIMITS = {
+    "keys": (100, 1000),
+    "aliases": (50, 100),
+    "rotations": (100, 1000),
+    "policies": (100, 1000),
+    "grants": (50, 100),
+    "tags": (50, 50),
+}
 """Default and maximum page size per list operation."""
 
 _ALIAS_PATTERN = re.compile(r"alias/[a-zA-Z0-9/_-]+")

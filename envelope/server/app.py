@@ -134,11 +134,25 @@ class KmsApplication:
         max_body: int = MAX_BODY,
         log_requests: bool = False,
     ) -> None:
+        self.service = service
         self.protocol = Protocol(service)
         self.principals = principals
         self.region = region
         self.max_body = max_body
         self._log = access_log.access_logger() if log_requests else None
+
+    def _acting_for(self, principal: Principal, environ: dict[str, Any]) -> KeyService:
+        """The key service as the request's signer, from the connection's address: key policies
+        and grants are evaluated for them (a service without callers is used as it is)."""
+        with_caller = getattr(self.service, "with_caller", None)
+        if with_caller is None:
+            return self.service
+        service: KeyService = with_caller(
+            principal.arn,
+            source_ip=_peer(environ),
+            secure_transport=environ.get("wsgi.url_scheme") == "https",
+        )
+        return service
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         started = time.perf_counter()
@@ -220,12 +234,14 @@ class KmsApplication:
                 return entry[1]
 
             verify(request, secret_for, region=self.region)
-            facts["principal"] = found[0].arn
+            principal = found[0]
+            facts["principal"] = principal.arn
             operation = self.protocol.operation(request.header("x-amz-target"))
             facts["operation"] = operation.name
             arguments = self.protocol.arguments(operation, body)
             facts["key"] = _key_named(arguments, None)
-            result = self.protocol.call(operation, arguments)
+            service = self._acting_for(principal, environ)
+            result = self.protocol.call(operation, arguments, service=service)
             facts["key"] = facts["key"] or _key_named({}, result)
             return 200, encode_result(result)
         except _TooLarge:
@@ -238,6 +254,12 @@ class KmsApplication:
         except Exception as e:  # a bug: answer 500, keep serving, say nothing to the caller
             _server_log.error("request %s failed: %s", facts.get("operation"), type(e).__name__)
             return internal_error()
+
+
+def _peer(environ: dict[str, Any]) -> str | None:
+    """The connection's source address (``aws:SourceIp``), without an IPv6 zone."""
+    address = str(environ.get("REMOTE_ADDR") or "").partition("%")[0]
+    return address or None
 
 
 def create_app() -> KmsApplication:

@@ -2,9 +2,9 @@
 
 A principal is an IAM-style user, ``arn:aws:iam::ACCOUNT:user/NAME``, with one access key: an
 ``AKIA...`` access key id and a 40-character secret access key. The secret is shown once, when the
-principal is created; the keystore holds it only wrapped under its root key. Until key policies
-arrive, every principal of the account may use every key (the default key policy's
-``arn:aws:iam::ACCOUNT:root`` delegates to the account's principals).
+principal is created; the keystore holds it only wrapped under its root key. Each request runs as
+its signer: key policies and grants decide what it may do (the default key policy's
+``arn:aws:iam::ACCOUNT:root`` stands for every principal of the account).
 """
 
 from __future__ import annotations

@@ -50,6 +50,7 @@ STATUS: dict[str, int] = {
     "InvalidAliasNameException": 400,
     "InvalidArnException": 400,
     "InvalidCiphertextException": 400,
+    "InvalidGrantIdException": 400,
     "InvalidGrantTokenException": 400,
     "InvalidImportTokenException": 400,
     "InvalidKeyUsageException": 400,
@@ -79,7 +80,7 @@ STATUS: dict[str, int] = {
 
 # Members a KeyService method may lack, and what a request that uses them gets then.
 _IGNORED_WHEN_UNSUPPORTED = frozenset({"GrantTokens"})
-"""Every principal of the account may use every key, so a grant token can add nothing."""
+"""A backend method without ``grant_tokens`` has no grants to use them on."""
 _NEUTRAL: dict[str, object] = {"Origin": "AWS_KMS", "KeyManager": "CUSTOMER"}
 """Values equal to what the service does anyway (besides false, empty and null)."""
 _ALIASES = {"CustomerMasterKeySpec": "key_spec"}
@@ -310,8 +311,11 @@ class Protocol:
                 )
         return arguments
 
-    def call(self, operation: Operation, arguments: dict[str, Any]) -> object:
-        method: Callable[..., object] = getattr(self.service, operation.method)
+    def call(
+        self, operation: Operation, arguments: dict[str, Any], *, service: KeyService | None = None
+    ) -> object:
+        """Run the operation on ``service`` (default: the protocol's own service)."""
+        method: Callable[..., object] = getattr(service or self.service, operation.method)
         return method(**arguments)
 
 

@@ -111,6 +111,72 @@ DEVIATIONS: dict[str, dict[str, str]] = {
         "test_symmetric_key_has_no_public_key": (
             "GetPublicKey of a symmetric key is UnsupportedOperationException"
         ),
+        # key policies
+        "test_malformed_policies_are_refused": (
+            "PutKeyPolicy refuses a malformed document with MalformedPolicyDocumentException "
+            "(moto stores any text)"
+        ),
+        "test_policy_over_32_kilobytes": (
+            "PutKeyPolicy and CreateKey refuse a policy over 32 KB with LimitExceededException"
+        ),
+        "test_lockout_safety_check": (
+            "PutKeyPolicy and CreateKey refuse a policy that locks the caller out, and the key "
+            "policy is enforced afterwards"
+        ),
+        "test_a_deny_statement_is_enforced": (
+            "key policies are enforced (moto checks one Deny, on DescribeKey only)"
+        ),
+        "test_context_condition_admits_only_matching_requests": (
+            "key policy conditions (kms:EncryptionContext:KEY) are enforced"
+        ),
+        # grants
+        "test_grant_lifecycle": "ListGrants names the key by its ARN (moto: by its key id)",
+        "test_list_grants_filters_and_pages": (
+            "ListGrants filters by GrantId and GranteePrincipal, and pages with Limit/Marker"
+        ),
+        "test_name_makes_retries_idempotent": (
+            "CreateGrant repeating a grant with its Name returns that grant (moto adds another)"
+        ),
+        "test_invalid_grant_token": (
+            "a grant token that names no grant is InvalidGrantTokenException (moto ignores tokens)"
+        ),
+        "test_unknown_and_malformed_grant_ids": (
+            "a malformed GrantId is InvalidGrantIdException (moto: NotFoundException)"
+        ),
+        "test_invalid_grants_are_refused": (
+            "CreateGrant validates Operations, Constraints and Name with ValidationException"
+        ),
+        "test_rsa_keys_take_no_data_key_grants_or_constraints": (
+            "CreateGrant refuses operations and constraints the key does not support"
+        ),
+        "test_dry_run_creates_and_deletes_nothing": (
+            "DryRun answers DryRunOperationException (moto performs the operation)"
+        ),
+        # UpdateAlias, UpdateKeyDescription
+        "test_update_alias_needs_the_same_kind_of_key": (
+            "UpdateAlias refuses a key of another type or key usage"
+        ),
+        "test_update_alias_to_key_pending_deletion": (
+            "UpdateAlias refuses a key pending deletion with KMSInvalidStateException"
+        ),
+        "test_update_key_description": (
+            "UpdateKeyDescription refuses a Description over 8192 characters "
+            "(botocore does not check it)"
+        ),
+        "test_update_description_of_key_pending_deletion": (
+            "UpdateKeyDescription of a key pending deletion is KMSInvalidStateException"
+        ),
+        # tags
+        "test_list_resource_tags_pages": "ListResourceTags pages with Limit and Marker",
+        "test_tag_limits": (
+            "TagResource refuses aws: tag keys (TagException) and keys over 128 or values over "
+            "256 characters (botocore does not check them)"
+        ),
+        "test_fifty_tags_at_most": "a key has at most 50 tags",
+        "test_tags_of_key_pending_deletion": (
+            "TagResource/UntagResource of a key pending deletion is KMSInvalidStateException"
+        ),
+        "test_resource_tag_condition": "key policy conditions (aws:ResourceTag/KEY) are enforced",
         # signing
         "test_pss_signatures_verify_outside": (
             "RSASSA-PSS salts are as long as the digest (moto uses the maximum salt length)"

@@ -170,9 +170,12 @@ def test_dry_run_raises_dry_run_operation_exception(kms: KeyService, key_id: str
 
 
 def test_grant_tokens_are_accepted(kms: KeyService, key_id: str) -> None:
-    blob = kms.encrypt(key_id=key_id, plaintext=b"x", grant_tokens=["token"]).ciphertext_blob
-    assert kms.decrypt(ciphertext_blob=blob, grant_tokens=["token"]).plaintext == b"x"
-    assert kms.describe_key(key_id=key_id, grant_tokens=["token"]).key_metadata.enabled
+    account = kms.describe_key(key_id=key_id).key_metadata.aws_account_id
+    token = kms.create_grant(key_id=key_id, grantee_principal=f"arn:aws:iam::{account}:root",
+                             operations=["Encrypt", "Decrypt", "DescribeKey"]).grant_token
+    blob = kms.encrypt(key_id=key_id, plaintext=b"x", grant_tokens=[token]).ciphertext_blob
+    assert kms.decrypt(ciphertext_blob=blob, grant_tokens=[token]).plaintext == b"x"
+    assert kms.describe_key(key_id=key_id, grant_tokens=[token]).key_metadata.enabled
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,7 @@ import pytest
 from envelope.errors import (
     DryRunOperationException,
     InvalidAliasNameException,
+    InvalidGrantTokenException,
     KeystoreError,
     NotFoundException,
     ValidationException,
@@ -210,8 +211,13 @@ def test_dry_run_checks_everything_and_does_nothing(kms: LocalKeyService) -> Non
 
 def test_grant_tokens_are_checked_as_kms_checks_them(kms: LocalKeyService) -> None:
     key_id = kms.create_key().key_metadata.key_id
-    kms.encrypt(key_id=key_id, plaintext=b"x", grant_tokens=["token"])
+    token = kms.create_grant(
+        key_id=key_id, grantee_principal=kms.caller, operations=["Encrypt"]
+    ).grant_token
+    kms.encrypt(key_id=key_id, plaintext=b"x", grant_tokens=[token])
     kms.describe_key(key_id=key_id, grant_tokens=[])
+    with pytest.raises(InvalidGrantTokenException):  # KMS: a token must name a grant
+        kms.encrypt(key_id=key_id, plaintext=b"x", grant_tokens=[token, "token"])
     with pytest.raises(ValidationException, match="10"):
         kms.encrypt(key_id=key_id, plaintext=b"x", grant_tokens=["t"] * 11)
     with pytest.raises(ValidationException):

@@ -125,7 +125,7 @@ def test_malformed_json(raw: Raw, body: bytes, code: str) -> None:
         (None, "UnknownOperationException"),
         ("TrentService.NoSuchThing", "UnknownOperationException"),
         ("DynamoDB_20120810.ListTables", "UnknownOperationException"),
-        ("TrentService.CreateGrant", "UnsupportedOperationException"),
+        ("TrentService.ReplicateKey", "UnsupportedOperationException"),
     ],
 )
 def test_unknown_targets(raw: Raw, target: str | None, code: str) -> None:
@@ -272,11 +272,18 @@ def test_kms_errors_keep_their_status(raw: Raw) -> None:
 def test_dry_run_checks_everything_and_does_nothing(raw: Raw) -> None:
     _, created = raw.call("TrentService.CreateKey", {})
     key_id = created["KeyMetadata"]["KeyId"]
+    _, grant = raw.call("TrentService.CreateGrant",
+                        {"KeyId": key_id, "GranteePrincipal": raw.server.arn,
+                         "Operations": ["GenerateDataKey"]})  # fmt: skip
+    status, answer = raw.call("TrentService.GenerateDataKey",
+                              {"KeyId": key_id, "KeySpec": "AES_256", "DryRun": True,
+                               "GrantTokens": [grant["GrantToken"]]})  # fmt: skip
+    assert status == 412
+    aws_error(answer, "DryRunOperationException")
     status, answer = raw.call("TrentService.GenerateDataKey",
                               {"KeyId": key_id, "KeySpec": "AES_256", "DryRun": True,
                                "GrantTokens": ["t"]})  # fmt: skip
-    assert status == 412
-    aws_error(answer, "DryRunOperationException")
+    aws_error(answer, "InvalidGrantTokenException")  # a token must name a grant
     status, answer = raw.call("TrentService.GenerateDataKey",
                               {"KeyId": key_id, "KeySpec": "AES_999", "DryRun": True})
     aws_error(answer, "ValidationException")  # a dry run still checks every argument

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime as dt
+import inspect
 import json
 from pathlib import Path
 from typing import Any
@@ -29,10 +30,11 @@ def protocol(tmp_path_factory: pytest.TempPathFactory) -> Protocol:
 
 
 def test_every_contract_operation_is_served(protocol: Protocol) -> None:
-    contract = {name for name in vars(base.KeyService) if not name.startswith("_")}
+    contract = {name for name, _ in inspect.getmembers(base.KeyService, inspect.isfunction)
+                if not name.startswith("_")}  # fmt: skip
     served = {op.method for op in protocol.operations.values()}
     assert served == contract
-    assert len(served) == 31
+    assert len(served) == 44
 
 
 def test_every_kms_error_has_its_status() -> None:
@@ -80,6 +82,11 @@ def _conforms(value: Any, shape: Shape, path: str) -> None:
         assert isinstance(value, list), path
         for item in value:
             _conforms(item, shape.member, path)  # type: ignore[attr-defined]
+    elif kind == "map":
+        assert isinstance(value, dict), path
+        for name, item in value.items():
+            _conforms(name, shape.key, f"{path} key")  # type: ignore[attr-defined]
+            _conforms(item, shape.value, f"{path}.{name}")  # type: ignore[attr-defined]
     elif kind == "blob":
         base64.b64decode(value, validate=True)
     elif kind == "timestamp":
@@ -104,6 +111,8 @@ def test_results_render_in_the_output_shapes(tmp_path: Path) -> None:
         kms.rotate_key_on_demand(key_id=key_id)
         blob = kms.encrypt(key_id=key_id, plaintext=b"p").ciphertext_blob
         other = kms.create_key().key_metadata.key_id
+        kms.tag_resource(key_id=key_id, tags=[{"TagKey": "team", "TagValue": "blue"}])
+        tags = kms.list_resource_tags(key_id=key_id)
         signing = kms.create_key(key_spec="ECC_NIST_P256", key_usage="SIGN_VERIFY")
         signer = signing.key_metadata.key_id
         hmac_key = kms.create_key(key_spec="HMAC_256", key_usage="GENERATE_VERIFY_MAC")
@@ -141,6 +150,15 @@ def test_results_render_in_the_output_shapes(tmp_path: Path) -> None:
             "ScheduleKeyDeletion": kms.schedule_key_deletion(key_id=other,
                                                             pending_window_in_days=7),
             "CancelKeyDeletion": kms.cancel_key_deletion(key_id=other),
+            "GetKeyPolicy": kms.get_key_policy(key_id=key_id),
+            "ListKeyPolicies": kms.list_key_policies(key_id=key_id),
+            "CreateGrant": kms.create_grant(
+                key_id=key_id, grantee_principal=kms.caller, operations=["Decrypt"],
+                retiring_principal=kms.caller, name="shape",
+                constraints={"EncryptionContextSubset": {"a": "b"}}),
+            "ListGrants": kms.list_grants(key_id=key_id),
+            "ListRetirableGrants": kms.list_retirable_grants(retiring_principal=kms.caller),
+            "ListResourceTags": tags,
             "Sign": signature,
             "Verify": kms.verify(key_id=signer, message=b"m", signature=signature.signature,
                                  signing_algorithm="ECDSA_SHA_256"),
@@ -154,6 +172,8 @@ def test_results_render_in_the_output_shapes(tmp_path: Path) -> None:
             "GetParametersForImport": params,
             "ImportKeyMaterial": imported,
         }  # fmt: skip
+        assert results["ListGrants"].grants and results["ListRetirableGrants"].grants
+        assert results["ListResourceTags"].tags
         described = {  # the metadata of the new key types fits the model too
             "signing": signing, "hmac": hmac_key, "external": kms.describe_key(key_id=external),
             "public": kms.get_public_key(key_id=signer),
@@ -175,7 +195,9 @@ def test_results_render_in_the_output_shapes(tmp_path: Path) -> None:
                 assert base64.b64decode(document["PrivateKeyPlaintext"]) == private
         assert set(results) | {"EnableKey", "DisableKey", "CreateAlias", "DeleteAlias",
                                "EnableKeyRotation", "DisableKeyRotation",
-                               "DeleteImportedKeyMaterial"} == set(
+                               "DeleteImportedKeyMaterial", "PutKeyPolicy", "RetireGrant",
+                               "RevokeGrant", "UpdateAlias", "UpdateKeyDescription",
+                               "TagResource", "UntagResource"} == set(
             protocol.operations)  # fmt: skip
 
 

@@ -8,6 +8,7 @@ importing this package or the local path never loads it.
 
 from __future__ import annotations
 
+from envelope.keys.aws.access import AwsAccess
 from envelope.keys.aws.crypto import AwsCryptoOperations
 from envelope.keys.aws.imports import AwsImports
 from envelope.keys.aws.management import AwsKeyManagement
@@ -19,7 +20,13 @@ __all__ = ["AwsKmsKeyService"]
 
 
 class AwsKmsKeyService(
-    AwsKeyManagement, AwsCryptoOperations, AwsRotation, AwsSigning, AwsDataKeyPairs, AwsImports
+    AwsKeyManagement,
+    AwsCryptoOperations,
+    AwsRotation,
+    AwsSigning,
+    AwsDataKeyPairs,
+    AwsImports,
+    AwsAccess,
 ):
     """The KeyService contract served by AWS KMS (or any KMS-compatible endpoint) through boto3.
 

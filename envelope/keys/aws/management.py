@@ -34,6 +34,7 @@ class AwsKeyManagement(AwsCore):
         policy: str | None = None,
         origin: str = AWS_KMS,
         tags: Sequence[Mapping[str, str]] | None = None,
+        bypass_policy_lockout_safety_check: bool = False,
     ) -> KeyMetadataResult:
         """Create a key (KMS CreateKey).
 
@@ -45,6 +46,8 @@ class AwsKeyManagement(AwsCore):
             policy: key policy JSON; the default policy when omitted.
             origin: ``AWS_KMS``, or ``EXTERNAL`` for a key that waits for imported material.
             tags: ``[{"TagKey": ..., "TagValue": ...}]``.
+            bypass_policy_lockout_safety_check: skip KMS's check that ``policy`` lets the
+                caller change it again.
 
         Returns:
             The new key's metadata.
@@ -61,6 +64,7 @@ class AwsKeyManagement(AwsCore):
             Policy=policy,
             Origin=origin,
             Tags=tag_list(tags),
+            BypassPolicyLockoutSafetyCheck=bypass_policy_lockout_safety_check or None,
         )
         return KeyMetadataResult(metadata(response["KeyMetadata"]))
 

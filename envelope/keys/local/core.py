@@ -6,6 +6,7 @@ the lookup part of it, so a check of a key's state and the change that depends o
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import os
 from collections.abc import Callable
@@ -34,6 +35,7 @@ from envelope.keys.base import (
     KeyMetadata,
 )
 from envelope.keys.blob import LAYOUT_VERSION
+from envelope.keys.local.access import Caller, authorize_key, check_caller
 from envelope.keys.specs import (
     ENCRYPT_DECRYPT,
     EXTERNAL,
@@ -85,12 +87,16 @@ class LocalCore:
         passphrase: str | None = None,
         region: str | None = None,
         account_id: str | None = None,
+        caller: str | None = None,
+        source_ip: str | None = None,
         _scrypt_n: int = SCRYPT_N,
         _clock: Callable[[], dt.datetime] = _utcnow,
         _blob_layout: int = LAYOUT_VERSION,
     ) -> None:
         if passphrase is None:
             passphrase = os.environ.get("ENVELOPE_PASSPHRASE") or None
+        if caller is None:
+            caller = os.environ.get("ENVELOPE_CALLER") or None
         self._clock = _clock
         self._scrypt_n = _scrypt_n
         self._store = Keystore(
@@ -104,10 +110,53 @@ class LocalCore:
         self.account_id = self._store.identity.account_id
         self.partition = self._store.identity.partition
         self._keys = BackingKeys(self._store, layout=_blob_layout)
+        self._view = False
+        try:
+            self._caller: Caller = check_caller(
+                caller
+                if caller is not None
+                else f"arn:{self.partition}:iam::{self.account_id}:root",
+                source_ip,
+            )
+        except BaseException:
+            self._store.close()
+            raise
+
+    # --- who calls --------------------------------------------------------------------------------
+    @property
+    def caller(self) -> str:
+        """The principal this service acts for: key policies and grants are evaluated for it."""
+        return self._caller.arn
+
+    def with_caller(
+        self: _Self,
+        caller: str,
+        *,
+        source_ip: str | None = None,
+        secure_transport: bool | None = None,
+    ) -> _Self:
+        """A view of this service acting for another principal (``envelope serve`` makes one per
+        request for its signer). It shares the keystore; closing it closes nothing.
+
+        Args:
+            caller: the principal's ARN, such as ``arn:aws:iam::ACCOUNT:user/NAME``.
+            source_ip: the address the request came from (``aws:SourceIp``).
+            secure_transport: whether it came over TLS (``aws:SecureTransport``).
+
+        Raises:
+            ValidationException: not a principal ARN, or not an IP address.
+        """
+        view = copy.copy(self)
+        checked = check_caller(caller, source_ip)
+        view._caller = Caller(checked.arn, checked.source_ip, secure_transport)
+        view._view = True
+        return view
 
     # --- lifecycle -------------------------------------------------------------------------------
     def close(self) -> None:
-        """Close the keystore and forget every unwrapped key held in memory."""
+        """Close the keystore and forget every unwrapped key held in memory (not for a view)."""
+        if self._view:
+            return
         self._keys.forget()
         self._store.close()
 
@@ -156,11 +205,22 @@ class LocalCore:
         return self._clock().timestamp()
 
     def _resolve(
-        self, key_id: str, *, aliases: bool = True, records: Records | None = None
+        self,
+        key_id: str,
+        *,
+        aliases: bool = True,
+        records: Records | None = None,
+        action: str | None = None,
     ) -> KeyRecord:
-        """Find the key named by id, ARN, alias name or alias ARN (where KMS accepts aliases).
+        """Find the key named by id, ARN, alias name or alias ARN (where KMS accepts aliases),
+        and authorize the current operation on it for the caller (``access.authorize_key``).
 
         With ``records`` from a write transaction, the lookup is part of that transaction.
+        ``action`` names the permission when the operation needs another one for this key.
+
+        Raises:
+            NotFoundException: no such key (or alias).
+            AccessDeniedException: the caller may not do this with the key.
         """
         check_key_id(key_id)
         records = self._purge_due_deletions(records)
@@ -185,9 +245,11 @@ class LocalCore:
             name = alias.key_id
         if not UUID_PATTERN.fullmatch(name):
             raise NotFoundException(f"Invalid keyId '{key_id}'")
-        key = records.key(name)
-        if key is None:
+        found = records.key_and_policy(name)
+        if found is None:
             raise NotFoundException(f"Key '{self._arn(name)}' does not exist")
+        key, policy = found
+        authorize_key(self, key, key_id, records, policy, action)
         return key
 
     @staticmethod

@@ -185,7 +185,7 @@ class CryptoOperations(LocalCore):
         )
         check_grant_tokens(grant_tokens)
         check_flag("dryRun", dry_run)
-        destination = self._resolve(destination_key_id)
+        destination = self._resolve(destination_key_id, action="kms:ReEncryptTo")
         self._usable(destination)
         plaintext, source = self._decrypt_blob(
             ciphertext_blob, source_context, source_key_id, source_encryption_algorithm

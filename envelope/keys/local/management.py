@@ -8,7 +8,6 @@ from collections.abc import Mapping, Sequence
 from envelope.errors import (
     AlreadyExistsException,
     KMSInvalidStateException,
-    NotFoundException,
     ValidationException,
 )
 from envelope.keys.backing import (
@@ -31,7 +30,9 @@ from envelope.keys.base import (
     ListKeysResult,
     ScheduleKeyDeletionResult,
 )
+from envelope.keys.local.access import lockout_check
 from envelope.keys.local.core import _DAY, LocalCore, _ts, _utcnow
+from envelope.keys.local.policies import MAX_POLICY_TEXT
 from envelope.keys.pages import page
 from envelope.keys.policy import check_policy, default_policy
 from envelope.keys.specs import CUSTOM_ID_TAG, EXTERNAL, KEY_USAGES, ORIGINS
@@ -43,11 +44,14 @@ from envelope.keys.validate import (
     check_alias_name,
     check_description,
     check_enum,
+    check_flag,
     check_grant_tokens,
+    check_key_id,
     check_limit,
     check_marker,
     check_optional_key_id,
     check_range,
+    check_string,
     check_tags,
 )
 
@@ -67,6 +71,7 @@ class KeyManagement(LocalCore):
         policy: str | None = None,
         origin: str = AWS_KMS,
         tags: Sequence[Mapping[str, str]] | None = None,
+        bypass_policy_lockout_safety_check: bool = False,
     ) -> KeyMetadataResult:
         """Create a key whose material is generated here (or, with ``origin="EXTERNAL"``, will be
         imported with ImportKeyMaterial) and never leaves the service.
@@ -74,15 +79,23 @@ class KeyManagement(LocalCore):
         As a local extension (LocalStack's convention), a tag ``_custom_id_`` whose value is a
         UUID makes that the key's id, so tests can fix their key ids; it stays a tag.
 
+        A ``policy`` given must let the caller call PutKeyPolicy on the new key, unless
+        ``bypass_policy_lockout_safety_check`` (KMS's lockout safety check); without one, the
+        key gets AWS's default policy.
+
         Raises:
             ValidationException: an unknown spec, usage or origin, or a usage the spec lacks.
             AlreadyExistsException: a ``_custom_id_`` names a key that exists.
             TagException: a reserved or repeated tag key.
+            MalformedPolicyDocumentException: not a valid key policy, or one that would lock the
+                caller out.
+            LimitExceededException: a policy over 32 KB.
         """
         check_description(description)
         check_enum("keySpec", key_spec, KEY_SPECS)
         check_enum("keyUsage", key_usage, _USAGES)
         check_enum("origin", origin, ORIGINS)
+        check_flag("bypassPolicyLockoutSafetyCheck", bypass_policy_lockout_safety_check)
         if key_usage not in KEY_USAGES[key_spec]:
             raise ValidationException(
                 f"KeyUsage {key_usage} is not compatible with KeySpec {key_spec}; "
@@ -93,7 +106,7 @@ class KeyManagement(LocalCore):
         policy = (
             default_policy(self.account_id, partition=self.partition)
             if policy is None
-            else check_policy(policy)
+            else check_policy(check_string("policy", policy, 1, MAX_POLICY_TEXT))
         )
         now = self._now()
         key = KeyRecord(
@@ -105,6 +118,7 @@ class KeyManagement(LocalCore):
             state=PENDING_IMPORT if origin == EXTERNAL else ENABLED,
             origin=origin,
         )
+        lockout_check(self, policy, key, bypass=bypass_policy_lockout_safety_check)
         # Key generation (RSA) takes a while: outside the lock. EXTERNAL keys wait for import.
         material = None if origin == EXTERNAL else new_material(key_spec)
         with self._store.write() as records:
@@ -130,6 +144,19 @@ class KeyManagement(LocalCore):
         chunk, truncated, next_marker = page(ids, lambda k: k, size, marker, kind="keys")
         entries = tuple(KeyListEntry(key_id=k, key_arn=self._arn(k)) for k in chunk)
         return ListKeysResult(keys=entries, truncated=truncated, next_marker=next_marker)
+
+    def update_key_description(self, *, key_id: str, description: str) -> None:
+        """Replace a key's description.
+
+        Raises:
+            KMSInvalidStateException: the key is pending deletion.
+        """
+        check_key_id(key_id)
+        check_description(description)
+        with self._store.write() as records:
+            key = self._resolve(key_id, aliases=False, records=records)
+            self._not_pending(key)
+            records.update_key(key.changed(description=description))
 
     def enable_key(self, *, key_id: str) -> None:
         self._set_state(key_id, ENABLED)
@@ -188,11 +215,39 @@ class KeyManagement(LocalCore):
             now = self._now()
             records.insert_alias(AliasRecord(alias_name, key.key_id, now, now))
 
+    def update_alias(self, *, alias_name: str, target_key_id: str) -> None:
+        """Point an existing alias at another key of the same type and usage (KMS UpdateAlias:
+        ``kms:UpdateAlias`` on the current key and on the new one).
+
+        Raises:
+            NotFoundException: no such alias or key.
+            ValidationException: the new key differs in type (symmetric or not) or usage.
+            KMSInvalidStateException: the new key is pending deletion.
+        """
+        check_alias_name(alias_name)
+        check_key_id(target_key_id, "targetKeyId")
+        with self._store.write() as records:
+            current = self._resolve(alias_name, records=records)
+            target = self._resolve(target_key_id, aliases=False, records=records)
+            self._not_pending(target)
+            if (current.key_spec == SYMMETRIC_DEFAULT) != (
+                target.key_spec == SYMMETRIC_DEFAULT
+            ) or current.key_usage != target.key_usage:
+                raise ValidationException(
+                    f"{self._arn(target.key_id)} is not the same type of key as "
+                    f"{self._arn(current.key_id)}: UpdateAlias needs the same type and key usage"
+                )
+            alias = records.alias(alias_name)
+            assert alias is not None
+            records.delete_alias(alias_name)
+            records.insert_alias(AliasRecord(alias_name, target.key_id, alias.created, self._now()))
+
     def delete_alias(self, *, alias_name: str) -> None:
+        """Delete an alias (KMS: ``kms:DeleteAlias`` on the key it names)."""
         check_alias_name(alias_name)
         with self._store.write() as records:
-            if not records.delete_alias(alias_name):
-                raise NotFoundException(f"Alias {self._alias_arn(alias_name)} is not found.")
+            self._resolve(alias_name, records=records)  # NotFoundException, or authorization
+            records.delete_alias(alias_name)
 
     def list_aliases(
         self, *, key_id: str | None = None, limit: int | None = None, marker: str | None = None

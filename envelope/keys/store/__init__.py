@@ -3,6 +3,7 @@
 from envelope.keys.store.keystore import DB_NAME, Keystore
 from envelope.keys.store.records import (
     AliasRecord,
+    GrantRecord,
     ImportRecord,
     KeyRecord,
     PrincipalRecord,
@@ -17,6 +18,7 @@ __all__ = [
     "ROOT_KEY_NAME",
     "SCRYPT_N",
     "AliasRecord",
+    "GrantRecord",
     "ImportRecord",
     "KeyRecord",
     "Keystore",

@@ -87,3 +87,20 @@ class PrincipalRecord:
     name: str
     access_key_id: str
     created: float
+
+
+@dataclass(frozen=True)
+class GrantRecord:
+    """One grant on a key. Its token is not secret (KMS: "a unique, nonsecret ... string")."""
+
+    grant_id: str
+    key_id: str
+    grantee: str
+    operations: tuple[str, ...]
+    issuing_account: str
+    created: float
+    token: str
+    name: str | None = None
+    retiring: str | None = None
+    constraints: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
+    """(constraint type, sorted context pairs) for each constraint the grant has."""

@@ -7,6 +7,7 @@ check and the change that depends on it are one atomic step, or on the plain rea
 from __future__ import annotations
 
 from envelope.errors import KeystoreError
+from envelope.keys.store.grants import GRANTS_INDEXES, GRANTS_TABLE, GrantRows
 from envelope.keys.store.records import (
     AliasRecord,
     ImportRecord,
@@ -36,6 +37,8 @@ _ADDED_TABLES = (
         valid_to REAL NOT NULL,
         wrapped BLOB NOT NULL
     )""",
+    GRANTS_TABLE,
+    *GRANTS_INDEXES,
 )
 
 # Columns of ``keys`` added after the first release (older keystores get them from ``migrate``;
@@ -109,7 +112,7 @@ def _key(row: tuple[object, ...]) -> KeyRecord:
     return KeyRecord(*values)  # type: ignore[arg-type]
 
 
-class Records:
+class Records(GrantRows):
     """The keystore's tables as typed operations.
 
     Args:
@@ -135,7 +138,7 @@ class Records:
         return [column for column in _ADDED_KEY_COLUMNS if column[0] not in present]
 
     def _missing_tables(self) -> bool:
-        names = {"tags", "imports"}
+        names = {"tags", "imports", "grants"}
         rows = self._x.rows("SELECT name FROM sqlite_master WHERE type = 'table'")
         return not names <= {row[0] for row in rows}
 
@@ -173,6 +176,14 @@ class Records:
     def key(self, key_id: str) -> KeyRecord | None:
         rows = self._x.rows(f"{_SELECT_KEY} WHERE key_id = ?", (key_id,))
         return _key(rows[0]) if rows else None
+
+    def key_and_policy(self, key_id: str) -> tuple[KeyRecord, str] | None:
+        """A key and its policy document in one read (every authorized lookup needs both)."""
+        rows = self._x.rows(
+            f"SELECT {_KEY_COLUMNS}, policy FROM keys WHERE key_id = ?",  # noqa: S608
+            (key_id,),
+        )
+        return (_key(rows[0][:-1]), str(rows[0][-1])) if rows else None
 
     def key_ids(self) -> list[str]:
         return [row[0] for row in self._x.rows("SELECT key_id FROM keys ORDER BY key_id")]
@@ -221,7 +232,9 @@ class Records:
         return bool(rows)
 
     def destroy_key(self, key_id: str) -> None:
-        """Erase a key with all its versions and aliases (pages are zeroed: secure_delete)."""
+        """Erase a key with its versions, aliases, grants, tags and import parameters (pages
+        are zeroed: secure_delete)."""
+        self.delete_grants_of_key(key_id)
         self._x.run("DELETE FROM imports WHERE key_id = ?", (key_id,))
         self._x.run("DELETE FROM tags WHERE key_id = ?", (key_id,))
         self._x.run("DELETE FROM aliases WHERE key_id = ?", (key_id,))
