@@ -271,6 +271,13 @@ class _SignedHeadersOnly(SigV4Auth):
         return headers
 
 
+def _same(a: str, b: str) -> bool:
+    # compare_digest takes str only when both are ASCII; a header may hold any Latin-1 text.
+    return hmac.compare_digest(
+        a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass")
+    )
+
+
 def verify(
     request: SignedRequest,
     secret_for: Callable[[str], str | None],
@@ -325,7 +332,7 @@ def verify(
         if request.header(name) is not None and name not in signed:
             raise _error("InvalidSignatureException", f"the '{name}' header must be signed")
     declared = request.header("x-amz-content-sha256")
-    if declared is not None and not hmac.compare_digest(
+    if declared is not None and not _same(
         declared.strip().lower(), hashlib.sha256(request.body).hexdigest()
     ):
         # botocore signs whatever this header says; the body must be what it says.
@@ -345,6 +352,6 @@ def verify(
     )
     canonical = signer.canonical_request(rebuilt)
     expected = signer.signature(signer.string_to_sign(rebuilt, canonical), rebuilt)
-    if not hmac.compare_digest(expected, claim.signature):
+    if not _same(expected, claim.signature):
         raise _mismatch()
     return Verified(claim.access_key_id, claim.region)

@@ -251,3 +251,16 @@ def test_a_signed_host_header_that_was_not_sent_is_refused() -> None:
     no_host = replace(query_signed(), headers=[(k, v) for k, v in query_signed().headers
                                                if k.lower() != "host"])  # fmt: skip
     refused("InvalidSignatureException", lambda: check(no_host), "signed header 'host'")
+
+
+def test_a_non_ascii_body_hash_or_signature_is_refused() -> None:
+    """Found by the sigv4_headers fuzz target: an X-Amz-Content-SHA256 header (or a signature)
+    holding a non-ASCII character reached ``hmac.compare_digest`` as a str, which raises
+    TypeError for non-ASCII text (a 500). Both are compared as bytes now: a mismatch like any
+    (a signature that is not hex never gets that far)."""
+    request = signed()
+    bad_hash = with_header(request, "X-Amz-Content-SHA256", "44136fa355b3\xa778a1146ad16f")
+    refused("InvalidSignatureException", lambda: check(bad_hash), "x-amz-content-sha256")
+    claimed = dict((k.lower(), v) for k, v in request.headers)["authorization"]
+    bad_signature = with_header(request, "Authorization", claimed[:-1] + "\xe9")
+    refused("IncompleteSignatureException", lambda: check(bad_signature))
