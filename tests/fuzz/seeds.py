@@ -228,6 +228,42 @@ def _policies() -> dict[str, bytes]:
     }
 
 
+def _policy_requests() -> dict[str, bytes]:
+    user = f"arn:aws:iam::{fixtures.ACCOUNT}:user/app"
+    role = f"arn:aws:iam::{fixtures.ACCOUNT}:role/reader"
+    session = f"arn:aws:sts::{fixtures.ACCOUNT}:assumed-role/reader/s1"
+    policies = {name: data.decode() for name, data in _policies().items()}
+    statements = [
+        {"Sid": "vars", "Effect": "Allow", "Principal": {"AWS": role},
+         "Action": "kms:Decrypt", "Resource": "arn:aws:kms:*:*:key/*",
+         "Condition": {"StringLike": {"kms:EncryptionContext:owner": "${aws:username}-*"},
+                       "ForAnyValue:StringEquals": {"kms:EncryptionContextKeys": ["a", "b"]},
+                       "ArnLike": {"aws:PrincipalArn": "arn:aws:sts::*:assumed-role/*"}}},
+        {"Sid": "not", "Effect": "Deny", "NotPrincipal": {"AWS": [user]},
+         "Action": "kms:*", "NotResource": "arn:aws:kms:eu-*:*:key/*",
+         "Condition": {"StringNotEqualsIgnoreCase": {"aws:ResourceTag/team": "Security"},
+                       "Null": {"kms:GranteePrincipal": "false"},
+                       "StringEqualsIfExists": {"kms:RequestAlias": "alias/fuzz"},
+                       "ForAllValues:StringLike": {"kms:ResourceAliases": "alias/*"},
+                       "NotIpAddress": {"aws:SourceIp": ["10.0.0.0/8", "::1/128"]}}},
+    ]  # fmt: skip
+    policies["variables"] = json.dumps({"Version": "2012-10-17", "Statement": statements})
+    subset = json.dumps({"EncryptionContextSubset": {"team": "security"}}).encode()
+    equals = json.dumps({"EncryptionContextEquals": {"owner": "app-1", "a": "x"}}).encode()
+    context = json.dumps({"team": "security", "owner": "app-1", "a": "x"}).encode()
+    requests = {
+        "user-decrypt": (user, b"kms:Decrypt", context, b"127.0.0.1", subset),
+        "session-decrypt": (session, b"kms:Decrypt", context, b"10.1.2.3", equals),
+        "role-encrypt": (role, b"kms:Encrypt", b"{}", b"::1", b""),
+        "root-any": (f"arn:aws:iam::{fixtures.ACCOUNT}:root", b"\x10", b"", b"", subset),
+    }
+    return {
+        f"{policy}-{request}": join_fields(text.encode(), principal.encode(), *rest)
+        for policy, text in policies.items()
+        for request, (principal, *rest) in requests.items()
+    }
+
+
 def main() -> None:
     messages = _messages()
     _write("message_header", messages)
@@ -239,6 +275,7 @@ def main() -> None:
     _write("kms_request", _kms_requests())
     _write("sigv4_headers", _sigv4())
     _write("key_policy", _policies())
+    _write("policy_evaluation", _policy_requests())
     for folder in sorted(CORPUS.iterdir()):
         print(f"{folder.name}: {len(list(folder.iterdir()))} entries")
 

@@ -16,6 +16,7 @@ NAMES = (
     "kms_request",
     "sigv4_headers",
     "key_policy",
+    "policy_evaluation",
 )
 
 
