@@ -12,6 +12,21 @@ from collections.abc import Callable
 from pathlib import Path
 
 REPORTS_ENV = "ENVELOPE_FAULTS_REPORTS"
+FULL_ENV = "ENVELOPE_FAULTS"
+"""``ENVELOPE_FAULTS=full`` (``make test-faults``) runs the full campaign; ``make test`` a part."""
+MIN_FULL_KILLS = 200
+
+
+def kills(campaign: str, *, full: int, ci: int) -> int:
+    """How many kills a campaign makes: ``ENVELOPE_FAULTS_<CAMPAIGN>_KILLS`` if set, else
+    ``full`` under ``ENVELOPE_FAULTS=full``, else ``ci``."""
+    default = full if os.environ.get(FULL_ENV) == "full" else ci
+    return int(os.environ.get(f"ENVELOPE_FAULTS_{campaign.upper()}_KILLS", default))
+
+
+def kill_self() -> None:
+    """SIGKILL this process now (a kill at an exact point: between two writes)."""
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 @dataclasses.dataclass
@@ -57,7 +72,8 @@ def fork_and_kill(
     it reported (``report(record)`` sends one JSON line on a pipe the moment a call returned).
 
     Only complete lines count: a line cut off by the kill was never "told to a caller". With
-    ``ready``, the delay starts once ``ready()`` is true (the child reached the write path).
+    ``ready``, the delay starts once ``ready()`` is true (the child reached the write path). A
+    child that SIGKILLs itself first (``kill_self``) is reaped as soon as it dies.
     """
     read_fd, write_fd = os.pipe()
     pid = os.fork()
@@ -80,9 +96,14 @@ def fork_and_kill(
         deadline = time.monotonic() + 60
         while not ready() and time.monotonic() < deadline:
             time.sleep(0.002)
-    time.sleep(rng.uniform(0.0, max_delay))
-    os.kill(pid, signal.SIGKILL)
-    _, status = os.waitpid(pid, 0)
+    deadline = time.monotonic() + rng.uniform(0.0, max_delay)
+    done, status = 0, 0
+    while not done and time.monotonic() < deadline:  # the child may kill itself (kill_self)
+        done, status = os.waitpid(pid, os.WNOHANG)
+        time.sleep(0.001)
+    if not done:
+        os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
     assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, status
     chunks = []
     while chunk := os.read(read_fd, 1 << 16):

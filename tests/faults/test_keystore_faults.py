@@ -23,9 +23,9 @@ import pytest
 from envelope.errors import KeyServiceError, NotFoundException
 from envelope.keys import blob
 from envelope.keys.local import LocalKeyService
-from tests.faults.tally import Tally, fork_and_kill
+from tests.faults.tally import Tally, fork_and_kill, kills
 
-KILLS = int(os.environ.get("ENVELOPE_FAULTS_KEYSTORE_KILLS", "80"))
+KILLS = kills("keystore", full=80, ci=30)
 ROUND = dt.timedelta(days=8)
 
 

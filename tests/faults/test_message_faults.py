@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import random
 from pathlib import Path
 
@@ -22,9 +21,9 @@ from envelope.errors import EnvelopeError, LimitExceededException
 from envelope.files import atomic_write
 from envelope.keys.local import LocalKeyService
 from envelope.message import KmsKey, decrypt, decrypt_stream, encrypt, encrypt_stream, rewrap_file
-from tests.faults.tally import Tally, fork_and_kill
+from tests.faults.tally import Tally, fork_and_kill, kills
 
-KILLS = int(os.environ.get("ENVELOPE_FAULTS_MESSAGE_KILLS", "50"))
+KILLS = kills("message", full=50, ci=20)
 SIZES = (0, 1, 4095, 70_000, 300_000, 1_500_000)
 
 
