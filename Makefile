@@ -47,6 +47,13 @@ test: $(BIN)/envelope $(S3EC) $(AWSCLI)
 	$(BIN)/pytest benchmarks -q --benchmark-disable
 	$(MAKE) --no-print-directory lint
 
+# The whole fault campaign (tests/faults): SIGKILL at random points of every write path (at least
+# 200 kills) and a full disk; its summary line states the counts. `make test` runs a part of it.
+test-faults: $(BIN)/envelope
+	rm -rf .faults && mkdir .faults
+	ENVELOPE_FAULTS=full ENVELOPE_FAULTS_REPORTS=$(CURDIR)/.faults $(BIN)/pytest tests/faults -n 2 -q
+	$(BIN)/python -m tests.faults.tally .faults
+
 # Coverage-guided fuzzing (atheris): every parser's target for FUZZ_SECONDS each, from the seed
 # corpus in tests/fuzz/corpus; new inputs and findings go to .fuzz/. `make test` runs each briefly.
 FUZZ_SECONDS ?= 60
@@ -57,4 +64,4 @@ bench: $(BIN)/envelope $(S3EC)
 	$(BIN)/pytest benchmarks --benchmark-only --benchmark-columns=min,median,mean,ops -q
 
 clean:
-	rm -rf $(VENV) .venv-s3ec .venv-awscli .demo-home .pytest_cache .mypy_cache .ruff_cache .fuzz
+	rm -rf $(VENV) .venv-s3ec .venv-awscli .demo-home .pytest_cache .mypy_cache .ruff_cache .fuzz .faults

@@ -61,6 +61,41 @@ class Tally:
             path.write_text(json.dumps(dataclasses.asdict(self)))
 
 
+def summary(folder: Path) -> tuple[str, Tally]:
+    """The summary line of the campaigns whose counts are in ``folder`` (empty if none), and
+    their sum."""
+    reports = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    total = Tally("all")
+    parts = []
+    for path in reports:
+        tally = Tally(**json.loads(path.read_text()))
+        total.add(tally)
+        if tally.kills:
+            parts.append(f"{tally.campaign} {tally.kills}")
+    if not reports:
+        return "", total
+    line = (
+        f"fault campaign: {total.kills} kills ({', '.join(parts)}), {total.full_disk} full-disk "
+        f"cases; {total.lost_versions} lost versions, {total.undecryptable} undecryptable "
+        f"ciphertexts, {total.half_written} half-written outputs, {total.half_rewrapped} "
+        f"half-rewrapped objects (checked {total.versions} versions, {total.ciphertexts} "
+        f"ciphertexts, {total.outputs} outputs, {total.objects} objects)"
+    )
+    return line, total
+
+
+def main(argv: list[str]) -> int:
+    """``python -m tests.faults.tally FOLDER``: print the summary line; fail unless the full
+    campaign ran (at least ``MIN_FULL_KILLS`` kills, a full-disk case) with no failure."""
+    line, total = summary(Path(argv[0]))
+    print(line or "fault campaign: no counts found")
+    short = total.kills < MIN_FULL_KILLS or not total.full_disk
+    if short:
+        print(f"fault campaign: FAILED: {total.kills} kills (at least {MIN_FULL_KILLS} needed), "
+              f"{total.full_disk} full-disk cases")  # fmt: skip
+    return 1 if short or total.failures() else 0
+
+
 def fork_and_kill(
     work: Callable[[Callable[[dict[str, object]], None]], None],
     rng: random.Random,
@@ -110,3 +145,9 @@ def fork_and_kill(
         chunks.append(chunk)
     os.close(read_fd)
     return [json.loads(line) for line in b"".join(chunks).decode().split("\n")[:-1]]
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))

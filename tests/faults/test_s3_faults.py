@@ -7,8 +7,9 @@ starts and confirming it after) and rewraps them; it dies at a random moment, an
 object is read: its plaintext must be the last confirmed generation or the one that was in
 flight, never an error and never anything else. Half the kills come from the parent after a
 random delay (mostly mid-request: a part upload, a copy); the other half the child makes itself
-right after its N-th S3 call returned, N random: that lands on every gap between two writes,
-such as the one between an object and its instruction file, which a timer almost never hits.
+right after its N-th S3 call returned, N random (or after its first UploadPart): that lands on
+every gap between two writes, such as the one between an object and its instruction file, which
+a timer almost never hits.
 """
 
 from __future__ import annotations
@@ -60,7 +61,8 @@ def _put(client: EncryptedS3Client, name: str, generation: int) -> None:
 
 
 def _kill_after(clients: dict[str, EncryptedS3Client], calls: int) -> None:
-    """SIGKILL this process once ``calls`` S3 calls (of any client) have returned."""
+    """SIGKILL this process once ``calls`` S3 calls (of any client) have returned; with
+    ``calls`` 0, once the first UploadPart returned (a multipart upload surely in flight)."""
     lock, count = threading.Lock(), [0]
 
     def after_call(**_: Any) -> None:
@@ -70,7 +72,11 @@ def _kill_after(clients: dict[str, EncryptedS3Client], calls: int) -> None:
                 kill_self()
 
     for client in clients.values():
-        client.s3_client.meta.events.register("after-call.s3", after_call)
+        events = client.s3_client.meta.events
+        if calls:
+            events.register("after-call.s3", after_call)
+        else:
+            events.register("after-call.s3.UploadPart", lambda **_: kill_self())
 
 
 def _work(server: MotoServer, home: Path, arn: str, start: dict[str, int], seed: int,
@@ -131,7 +137,7 @@ def test_sigkill_during_s3_put_and_rewrap_leaves_old_or_new(
     for _ in range(KILLS):
         seed = rng.randrange(2**32)
         start = dict(done)
-        kill_at = rng.randint(1, 40) if len(records_seen) % 2 else None
+        kill_at = (None, rng.randint(1, 40), None, 0)[len(records_seen) % 4]
         records = fork_and_kill(lambda report, s=seed, g=start, k=kill_at: _work(
                                     moto_env, home, arn, g, s, k, report),
                                 rng, max_delay=1.5 if kill_at is None else 60)  # fmt: skip
