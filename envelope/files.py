@@ -94,16 +94,31 @@ def _link_way(folder: Path) -> _LinkWay | None:
     return way
 
 
+def _name_at_target(way: _LinkWay, fd: int, target: Path) -> bool:
+    """Give the finished unnamed file the target's own name when nothing has it yet: one step,
+    so no kill can leave it under a temporary name. False when the target exists (replacing it
+    takes a temporary name and a rename)."""
+    if os.path.lexists(target):
+        return False
+    try:
+        way(fd, str(target))
+    except FileExistsError:  # created meanwhile: replace it like any existing file
+        return False
+    return True
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     """Yield a binary file that replaces ``path`` only if the block ends without an exception.
 
     The data goes to a file in the destination folder that has no name yet (Linux
-    ``O_TMPFILE``; elsewhere a temporary name); on success it is synced, named and renamed over
-    ``path``, otherwise discarded, so a failure leaves neither a partial output nor a temporary
+    ``O_TMPFILE``; elsewhere a temporary name); on success it is synced, then named ``path``
+    directly when nothing has that name yet, or named ``.NAME.*.part`` and renamed over
+    ``path``; otherwise discarded, so a failure leaves neither a partial output nor a temporary
     file. Even SIGKILL, which runs no clean-up, leaves no partial file holding plaintext where
-    ``O_TMPFILE`` is available. A new file is private (mode 0600, as it may hold plaintext); a
-    replaced file keeps its mode.
+    ``O_TMPFILE`` is available: at most, a kill between naming and renaming a replacement leaves
+    the complete new content under its ``.part`` name beside the old file. A new file is private
+    (mode 0600, as it may hold plaintext); a replaced file keeps its mode.
 
     Only a regular file is ever replaced: a device (``/dev/null``), a pipe, a folder or a
     symbolic link at ``path`` is refused before anything is written, since renaming over it
@@ -138,6 +153,8 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
                 os.fchmod(handle.fileno(), target.stat().st_mode & 0o7777)
             os.fsync(handle.fileno())
             if way is not None:
+                if _name_at_target(way, handle.fileno(), target):
+                    return
                 with signals_deferred():
                     temp = _temp_name(folder, prefix)
                     way(handle.fileno(), temp)

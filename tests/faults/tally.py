@@ -44,6 +44,9 @@ class Tally:
     undecryptable: int = 0
     half_written: int = 0
     half_rewrapped: int = 0
+    leftovers: int = 0
+    """Complete outputs left under a temporary name (a replacement killed between naming its
+    file and the rename): not failures, but counted."""
 
     def add(self, other: Tally) -> None:
         for field in dataclasses.fields(self):
@@ -79,7 +82,8 @@ def summary(folder: Path) -> tuple[str, Tally]:
         f"cases; {total.lost_versions} lost versions, {total.undecryptable} undecryptable "
         f"ciphertexts, {total.half_written} half-written outputs, {total.half_rewrapped} "
         f"half-rewrapped objects (checked {total.versions} versions, {total.ciphertexts} "
-        f"ciphertexts, {total.outputs} outputs, {total.objects} objects)"
+        f"ciphertexts, {total.outputs} outputs, {total.objects} objects; {total.leftovers} "
+        "complete outputs left under a temporary name)"
     )
     return line, total
 

@@ -57,12 +57,29 @@ def _work(home: Path, folder: Path, arn: str, seed: int, report: object) -> None
             send({"op": "encrypt", "n": n})  # type: ignore[operator]
 
 
-def _check(home: Path, folder: Path, arn: str, tally: Tally) -> None:
-    for leftover in folder.glob("*.part"):  # a rewrap's temporary file the kill left behind
+def _leftover(path: Path, expected: list[bytes], tally: Tally, problems: list[str]) -> None:
+    """A temporary file the kill left behind: acceptable only complete (a replacement killed
+    between naming its file and the rename), never partial."""
+    data = path.read_bytes()
+    if data in expected:
+        tally.leftovers += 1
+    else:
         tally.half_written += 1
-        leftover.unlink()
+        problems.append(f"{path.name}: {len(data)} bytes, not a complete output")
+    path.unlink()
+
+
+def _check(home: Path, folder: Path, arn: str, tally: Tally) -> list[str]:
+    problems: list[str] = []
     with LocalKeyService(home) as kms:
         key = KmsKey(kms, arn)
+        for leftover in folder.glob(".*.part"):  # a rewrap's temporary file
+            n = int(leftover.name.split(".")[1][1:])
+            try:
+                ok = decrypt(leftover.read_bytes(), keys=[key]) == _plain(n)
+            except EnvelopeError:
+                ok = False
+            _leftover(leftover, [leftover.read_bytes()] if ok else [], tally, problems)
         for n in range(len(SIZES)):
             tally.ciphertexts += 1
             try:
@@ -70,19 +87,31 @@ def _check(home: Path, folder: Path, arn: str, tally: Tally) -> None:
             except EnvelopeError:
                 ok = False
             tally.undecryptable += not ok
+            if not ok:
+                problems.append(f"m{n}.env does not decrypt")
         for path in (folder / "out").iterdir():
             tally.outputs += 1
-            n = int(path.name.split(".")[0][1:]) if not path.name.startswith(".") else -1
+            if path.name.startswith("."):  # a temporary file: complete, or a failure
+                n = int(path.name.split(".")[1][1:])
+                expected = [_plain(n)]
+                if path.name[1] == "e":
+                    with contextlib.suppress(EnvelopeError):
+                        expected = [path.read_bytes()] if decrypt(
+                            path.read_bytes(), keys=[key]) == _plain(n) else []  # fmt: skip
+                _leftover(path, expected, tally, problems)
+                continue
+            n = int(path.name.split(".")[0][1:])
             if path.name.endswith(".out"):
-                tally.half_written += path.read_bytes() != _plain(n)
-            elif path.name.endswith(".env"):
+                bad = path.read_bytes() != _plain(n)
+            else:
                 try:
-                    tally.half_written += decrypt(path.read_bytes(), keys=[key]) != _plain(n)
+                    bad = decrypt(path.read_bytes(), keys=[key]) != _plain(n)
                 except EnvelopeError:
-                    tally.half_written += 1
-            else:  # a temporary file the kill left behind: it must hold nothing
-                tally.half_written += path.stat().st_size > 0
-                path.unlink()
+                    bad = True
+            tally.half_written += bad
+            if bad:
+                problems.append(f"{path.name} is not the complete output")
+    return problems
 
 
 @pytest.mark.slow
@@ -103,7 +132,7 @@ def test_sigkill_during_rewrap_and_file_output_leaves_no_partial_file(tmp_path: 
         reported += len(fork_and_kill(lambda report, s=seed: _work(home, folder, arn, s, report),
                                       rng, max_delay=0.4))  # fmt: skip
         tally.kills += 1
-        _check(home, folder, arn, tally)
-        assert tally.failures() == 0, tally
+        problems = _check(home, folder, arn, tally)
+        assert tally.failures() == 0, (tally, problems)
     assert reported > KILLS  # the children did real work before dying
     tally.save()
