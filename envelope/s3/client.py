@@ -46,6 +46,7 @@ class EncryptedS3Client(TransferMethods, RewrapMethods, RangeMethods, PresignMet
         keys: WrappingKeyLike | Sequence[WrappingKeyLike],
         format: str = "v3",
         instruction_file: bool = False,
+        replace_in_one_write: bool = False,
         require_key_commitment: bool = False,
         allow_unauthenticated_legacy: bool = False,
         allow_unauthenticated_ranges: bool = False,
@@ -63,6 +64,12 @@ class EncryptedS3Client(TransferMethods, RewrapMethods, RangeMethods, PresignMet
                 wraps new objects (an S3EC object has one data key); all are tried to read.
             format: ``"v3"`` (default) or ``"v2"`` for new objects.
             instruction_file: Store new objects' metadata in ``KEY.instruction``.
+            replace_in_one_write: Replace a V3 instruction-file object under the same KMS key
+                and context by reusing its instruction file's data key, so the replacement is
+                one write that a crash cannot cut in two (``envelope.s3.replace``). Off by
+                default, as in the official clients: it trusts the instruction file, and a
+                principal who may write to the bucket and generate data keys under the KMS key
+                (but not decrypt) could plant a data key it knows and read later replacements.
             require_key_commitment: Refuse to read V2 objects (no key commitment).
             allow_unauthenticated_legacy: Read legacy AES-CBC content and ``kms`` wrapping.
             allow_unauthenticated_ranges: Allow ranged gets (``get_object(Range=...)``,
@@ -94,6 +101,7 @@ class EncryptedS3Client(TransferMethods, RewrapMethods, RangeMethods, PresignMet
         self._keyrings = keyrings
         self._cipher = _FORMATS[format]
         self.instruction_file = instruction_file
+        self.replace_in_one_write = replace_in_one_write
         self.require_key_commitment = require_key_commitment
         self.allow_unauthenticated_legacy = allow_unauthenticated_legacy
         self.allow_unauthenticated_ranges = allow_unauthenticated_ranges
@@ -206,9 +214,10 @@ class EncryptedS3Client(TransferMethods, RewrapMethods, RangeMethods, PresignMet
     ) -> tuple[Prepared, dict[str, str], bytes | None]:
         """``prepare`` and ``store_metadata`` for ``bucket/key``, checked before anything is sent.
 
-        Replacing a V3 instruction-file object under the same KMS key and context reuses its data
-        key, so the existing instruction file opens the new object and the replacement is one
-        write (``envelope.s3.replace``): the instruction file body returned is then None.
+        With ``replace_in_one_write``, replacing a V3 instruction-file object under the same KMS
+        key and context reuses its data key, so the existing instruction file opens the new
+        object and the replacement is one write (``envelope.s3.replace``): the instruction file
+        body returned is then None.
 
         Returns:
             (content key and metadata, the object's ``Metadata``, the instruction file body to
@@ -219,7 +228,8 @@ class EncryptedS3Client(TransferMethods, RewrapMethods, RangeMethods, PresignMet
                 ``check_instruction_file_slot``.
         """
         use_file = self.instruction_file if instruction_file is None else instruction_file
-        if use_file and self.check_instruction_file_slot(bucket=bucket, key=key) == "instruction":
+        slot = self.check_instruction_file_slot(bucket=bucket, key=key) if use_file else "absent"
+        if self.replace_in_one_write and slot == "instruction":
             keyring = self._keyrings[0]
             cipher = self._cipher if format is None else _FORMATS.get(format.lower(), "")
             reused = reuse_data_key(

@@ -10,6 +10,13 @@ the new object reuses its data key instead: the new object gets a fresh message 
 derived content key and key commitment (data-format/content-metadata.md, V3 key derivation), and
 the instruction file stays as it is. The replacement is then the object's one write: before it
 S3 holds the old object, after it the new one, and the same instruction file opens both.
+
+It is opt-in (``EncryptedS3Client(replace_in_one_write=True)``): reuse trusts the instruction
+file, which anyone who may write to the bucket can replace. A principal allowed to write objects
+and to generate data keys under the KMS key, but not to decrypt, could plant an instruction file
+holding a data key it knows; a writer reusing it would encrypt the next version under that key.
+Without reuse (the default, as in the official clients), every write gets a fresh data key and a
+writer stopped between its two writes leaves an object that fails with a clear error.
 """
 
 from __future__ import annotations

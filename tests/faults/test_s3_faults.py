@@ -9,7 +9,10 @@ flight, never an error and never anything else. Half the kills come from the par
 random delay (mostly mid-request: a part upload, a copy); the other half the child makes itself
 right after its N-th S3 call returned, N random (or after its first UploadPart): that lands on
 every gap between two writes, such as the one between an object and its instruction file, which
-a timer almost never hits.
+a timer almost never hits. Instruction-file objects are written with ``replace_in_one_write``:
+without it, such a replacement is two writes (as in the official clients), and a kill between
+them leaves an object that fails with a clear error until it is written again (see
+``test_without_one_write_a_kill_between_the_writes_is_a_clear_error`` below).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from envelope.errors import EnvelopeError, LimitExceededException
+from envelope.errors import EnvelopeError, LimitExceededException, S3AuthenticationError
 from envelope.keys.local import LocalKeyService
 from envelope.message import KmsKey
 from envelope.s3 import EncryptedS3Client
@@ -52,7 +55,8 @@ def _content(name: str, generation: int) -> bytes:
 def _client(server: MotoServer, kms: LocalKeyService, arn: str, name: str) -> EncryptedS3Client:
     _, fmt, instruction = OBJECTS[name]
     return EncryptedS3Client(boto3_client(server, "s3"), keys=KmsKey(kms, arn), format=fmt,
-                             instruction_file=instruction, multipart_threshold=5 * MIB,
+                             instruction_file=instruction, replace_in_one_write=instruction,
+                             multipart_threshold=5 * MIB,
                              part_size=5 * MIB, max_concurrency=2)  # fmt: skip
 
 
@@ -163,3 +167,42 @@ def test_sigkill_during_s3_put_and_rewrap_leaves_old_or_new(
     assert ops > KILLS, ops
     assert uploads, "no multipart upload was ever cut short: the kills missed the uploads"
     tally.save()
+
+
+@pytest.mark.parametrize("size", [100_000, 11 * MIB], ids=["put", "multipart"])
+def test_without_one_write_a_kill_between_the_writes_is_a_clear_error(
+    moto_env: MotoServer, tmp_path: Path, size: int
+) -> None:
+    """The default (no ``replace_in_one_write``): the writer dies right after the object's
+    write, before its instruction file's. The old instruction file's data key fails the new
+    object's key commitment: a clear error, never wrong plaintext, until the object is written
+    again."""
+    home = tmp_path / "home"
+    s3 = boto3_client(moto_env, "s3")
+    s3.create_bucket(Bucket=BUCKET)
+    with LocalKeyService(home) as kms:
+        arn = kms.create_key().key_metadata.arn
+
+    def client(kms: LocalKeyService) -> EncryptedS3Client:
+        return EncryptedS3Client(boto3_client(moto_env, "s3"), keys=KmsKey(kms, arn),
+                                 instruction_file=True, multipart_threshold=5 * MIB,
+                                 part_size=5 * MIB)  # fmt: skip
+
+    with LocalKeyService(home) as kms:
+        client(kms).upload_fileobj(io.BytesIO(b"old" * 1000), BUCKET, "o")
+
+    def work(report: Any) -> None:
+        writer = client(LocalKeyService(home))
+        last = "CompleteMultipartUpload" if size > 5 * MIB else "PutObject"
+        writer.s3_client.meta.events.register(f"after-call.s3.{last}", lambda **_: kill_self())
+        writer.upload_fileobj(io.BytesIO(bytes(size)), BUCKET, "o")
+        report({"op": "put"})  # never reached
+
+    assert fork_and_kill(work, random.Random(1), max_delay=60) == []
+    with LocalKeyService(home) as kms:
+        with pytest.raises(S3AuthenticationError, match="key commitment"):
+            client(kms).download_fileobj(BUCKET, "o", io.BytesIO())
+        client(kms).upload_fileobj(io.BytesIO(b"new"), BUCKET, "o")
+        out = io.BytesIO()
+        client(kms).download_fileobj(BUCKET, "o", out)
+        assert out.getvalue() == b"new"

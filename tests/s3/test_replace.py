@@ -1,5 +1,6 @@
-"""Replacing an object kept with an instruction file (``envelope/s3/replace.py``): a V3 object
-under the same KMS key and context is replaced in one write, its instruction file untouched.
+"""Replacing an object kept with an instruction file (``envelope/s3/replace.py``): with
+``replace_in_one_write``, a V3 object under the same KMS key and context is replaced in one
+write, its instruction file untouched; without it (the default) every write has a fresh data key.
 
 Found by the fault campaign (tests/faults/test_s3_faults.py): a writer killed between the object
 and its new instruction file left neither the old nor the new object readable.
@@ -26,8 +27,23 @@ def _instruction(s3: Any, bucket: str, key: str) -> tuple[str, bytes]:
     return got["ETag"], got["Body"].read()
 
 
-def test_v3_replacement_keeps_the_instruction_file(s3: Any, bucket: str, local_key: KmsKey) -> None:
+def test_by_default_every_replacement_has_a_fresh_data_key(
+    s3: Any, bucket: str, local_key: KmsKey
+) -> None:
+    """The default trusts no instruction file: a bucket writer who may generate data keys but
+    not decrypt could otherwise plant a data key it knows and read the next version."""
     client = EncryptedS3Client(s3, keys=local_key, instruction_file=True)
+    client.put_object(Bucket=bucket, Key="doc", Body=b"old", EncryptionContext=CONTEXT)
+    _, body = _instruction(s3, bucket, "doc")
+    client.put_object(Bucket=bucket, Key="doc", Body=b"new", EncryptionContext=CONTEXT)
+    _, new_body = _instruction(s3, bucket, "doc")
+    assert json.loads(new_body)["x-amz-3"] != json.loads(body)["x-amz-3"]
+    got = client.get_object(Bucket=bucket, Key="doc", EncryptionContext=CONTEXT)
+    assert got["Body"].read() == b"new"
+
+
+def test_v3_replacement_keeps_the_instruction_file(s3: Any, bucket: str, local_key: KmsKey) -> None:
+    client = EncryptedS3Client(s3, keys=local_key, instruction_file=True, replace_in_one_write=True)
     client.put_object(Bucket=bucket, Key="doc", Body=b"old", EncryptionContext=CONTEXT)
     etag, body = _instruction(s3, bucket, "doc")
     old_meta = s3.head_object(Bucket=bucket, Key="doc")["Metadata"]
@@ -46,7 +62,8 @@ def test_multipart_replacement_keeps_the_instruction_file(
     s3: Any, bucket: str, local_key: KmsKey, tmp_path: Path
 ) -> None:
     client = EncryptedS3Client(s3, keys=local_key, instruction_file=True,
-                               multipart_threshold=5 * MIB, part_size=5 * MIB)  # fmt: skip
+                               replace_in_one_write=True, multipart_threshold=5 * MIB,
+                               part_size=5 * MIB)  # fmt: skip
     source = tmp_path / "big"
     source.write_bytes(b"a" * (6 * MIB))
     client.upload_file(str(source), bucket, "big", EncryptionContext=CONTEXT)
@@ -69,7 +86,7 @@ def test_multipart_replacement_keeps_the_instruction_file(
 def test_a_data_key_is_reused_only_for_the_same_context_and_v3(
     s3: Any, bucket: str, local_key: KmsKey, second: dict[str, Any], why: str
 ) -> None:
-    client = EncryptedS3Client(s3, keys=local_key, instruction_file=True)
+    client = EncryptedS3Client(s3, keys=local_key, instruction_file=True, replace_in_one_write=True)
     client.put_object(Bucket=bucket, Key="doc", Body=b"old", EncryptionContext=CONTEXT)
     etag, body = _instruction(s3, bucket, "doc")
     client.put_object(Bucket=bucket, Key="doc", Body=b"new", **second)
@@ -84,11 +101,10 @@ def test_another_keys_data_key_is_never_reused(
 ) -> None:
     """A writer with another KMS key cannot unwrap the file's data key: it writes its own."""
     other = KmsKey(local_kms, local_kms.create_key().key_metadata.arn)
-    EncryptedS3Client(s3, keys=local_key, instruction_file=True).put_object(
-        Bucket=bucket, Key="doc", Body=b"old", EncryptionContext=CONTEXT
-    )
+    first = EncryptedS3Client(s3, keys=local_key, instruction_file=True, replace_in_one_write=True)
+    first.put_object(Bucket=bucket, Key="doc", Body=b"old", EncryptionContext=CONTEXT)
     _, body = _instruction(s3, bucket, "doc")
-    client = EncryptedS3Client(s3, keys=other, instruction_file=True)
+    client = EncryptedS3Client(s3, keys=other, instruction_file=True, replace_in_one_write=True)
     client.put_object(Bucket=bucket, Key="doc", Body=b"new", EncryptionContext=CONTEXT)
     _, new_body = _instruction(s3, bucket, "doc")
     assert json.loads(new_body)["x-amz-3"] != json.loads(body)["x-amz-3"]
@@ -99,7 +115,7 @@ def test_another_keys_data_key_is_never_reused(
 def test_a_replaced_object_is_read_by_the_official_client(
     s3: Any, bucket: str, moto_key: KmsKey, oracle: Oracle, tmp_path: Path
 ) -> None:
-    client = EncryptedS3Client(s3, keys=moto_key, instruction_file=True)
+    client = EncryptedS3Client(s3, keys=moto_key, instruction_file=True, replace_in_one_write=True)
     client.put_object(Bucket=bucket, Key="doc", Body=b"old", EncryptionContext=CONTEXT)
     before = _instruction(s3, bucket, "doc")
     client.put_object(Bucket=bucket, Key="doc", Body=b"new", EncryptionContext=CONTEXT)
