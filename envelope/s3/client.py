@@ -65,11 +65,8 @@ class EncryptedS3Client(TransferMethods, RewrapMethods, RangeMethods, PresignMet
             format: ``"v3"`` (default) or ``"v2"`` for new objects.
             instruction_file: Store new objects' metadata in ``KEY.instruction``.
             replace_in_one_write: Replace a V3 instruction-file object under the same KMS key
-                and context by reusing its instruction file's data key, so the replacement is
-                one write that a crash cannot cut in two (``envelope.s3.replace``). Off by
-                default, as in the official clients: it trusts the instruction file, and a
-                principal who may write to the bucket and generate data keys under the KMS key
-                (but not decrypt) could plant a data key it knows and read later replacements.
+                and context in one write, reusing its data key; off by default, as it trusts
+                the instruction file (``envelope.s3.replace`` says why that matters).
             require_key_commitment: Refuse to read V2 objects (no key commitment).
             allow_unauthenticated_legacy: Read legacy AES-CBC content and ``kms`` wrapping.
             allow_unauthenticated_ranges: Allow ranged gets (``get_object(Range=...)``,
@@ -214,10 +211,8 @@ class EncryptedS3Client(TransferMethods, RewrapMethods, RangeMethods, PresignMet
     ) -> tuple[Prepared, dict[str, str], bytes | None]:
         """``prepare`` and ``store_metadata`` for ``bucket/key``, checked before anything is sent.
 
-        With ``replace_in_one_write``, replacing a V3 instruction-file object under the same KMS
-        key and context reuses its data key, so the existing instruction file opens the new
-        object and the replacement is one write (``envelope.s3.replace``): the instruction file
-        body returned is then None.
+        With ``replace_in_one_write``, a V3 instruction-file object replaced under the same KMS
+        key and context reuses its data key (``envelope.s3.replace``): no instruction file body.
 
         Returns:
             (content key and metadata, the object's ``Metadata``, the instruction file body to

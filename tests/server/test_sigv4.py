@@ -264,3 +264,11 @@ def test_a_non_ascii_body_hash_or_signature_is_refused() -> None:
     claimed = dict((k.lower(), v) for k, v in request.headers)["authorization"]
     bad_signature = with_header(request, "Authorization", claimed[:-1] + "\xe9")
     refused("IncompleteSignatureException", lambda: check(bad_signature))
+
+
+@pytest.mark.parametrize("host", ["[127.0.0.1:4599", "127.0.0.1:4599]", "[::1"])
+def test_a_host_that_is_no_valid_url_authority_is_refused(host: str) -> None:
+    """Found by the sigv4_headers fuzz target: a signed Host header with an unbalanced bracket
+    made botocore's URL parsing raise ValueError ("Invalid IPv6 URL"), a 500."""
+    bad = with_header(signed(), "Host", host)
+    refused("InvalidSignatureException", lambda: check(bad), "Host header")
