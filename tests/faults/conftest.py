@@ -1,4 +1,8 @@
-"""The fault campaign's tally: each campaign writes its counts, the summary line adds them up."""
+"""The fault campaign's tally: each campaign writes its counts, the summary line adds them up.
+
+``tests/conftest.py`` calls ``configure_reports`` and ``print_summary`` (xdist's controller loads
+only that conftest); the marker is added here.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +15,16 @@ import pytest
 from tests.faults.tally import REPORTS_ENV, summary
 
 
-def pytest_configure(config: pytest.Config) -> None:
+def configure_reports() -> None:
+    """Where the campaigns write their counts: one folder for the controller and its workers."""
     if REPORTS_ENV not in os.environ:  # the controller; xdist workers inherit it
         os.environ[REPORTS_ENV] = tempfile.mkdtemp(prefix="envelope-faults-")
+
+
+def print_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    line, _ = summary(Path(os.environ.get(REPORTS_ENV, "")))
+    if line:
+        terminalreporter.write_line(line)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -21,9 +32,3 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.faults)
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    line, _ = summary(Path(os.environ.get(REPORTS_ENV, "")))
-    if line:
-        terminalreporter.write_line(line)
