@@ -5,13 +5,13 @@ BIN    := $(VENV)/bin
 # The official S3 Encryption Client (the S3 tests' oracle) pins cryptography<49: its own venv.
 S3EC   := .venv-s3ec/installed
 
-.PHONY: demo demo-s3 test lint bench clean
+.PHONY: demo demo-s3 test test-faults fuzz lint bench clean
 
 # The library (its aws and server extras, the test tools) and the CLI distribution, editable.
 $(BIN)/envelope: pyproject.toml cli/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[aws,server,test,bench]' -e ./cli
+	$(BIN)/pip install -q -e '.[aws,server,test,bench,fuzz]' -e ./cli
 	@touch $@
 
 # The AWS CLI, a real client for the envelope serve tests. awscli v1 pins botocore exactly, so it
@@ -66,5 +66,18 @@ bench: $(BIN)/envelope $(S3EC) $(ESDKCLI)
 		--benchmark-max-time=0.25 --benchmark-columns=median,ops,rounds -q
 	$(BIN)/python benchmarks/report.py $(BENCH_JSON) BENCHMARKS.md benchmarks/charts
 
+# The whole fault campaign (tests/faults): SIGKILL at random points of every write path (at least
+# 200 kills) and a full disk; its summary line states the counts. `make test` runs a part of it.
+test-faults: $(BIN)/envelope
+	rm -rf .faults && mkdir .faults
+	ENVELOPE_FAULTS=full ENVELOPE_FAULTS_REPORTS=$(CURDIR)/.faults $(BIN)/pytest tests/faults -n 2 -q
+	$(BIN)/python -m tests.faults.tally .faults
+
+# Coverage-guided fuzzing (atheris): every parser's target for FUZZ_SECONDS each, from the seed
+# corpus in tests/fuzz/corpus; new inputs and findings go to .fuzz/. `make test` runs each briefly.
+FUZZ_SECONDS ?= 60
+fuzz: $(BIN)/envelope
+	$(BIN)/python -m tests.fuzz.run --seconds $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 clean:
-	rm -rf $(VENV) .venv-s3ec .venv-awscli .venv-esdkcli .demo-home .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-s3ec .venv-awscli .venv-esdkcli .demo-home .pytest_cache .mypy_cache .ruff_cache .fuzz .faults

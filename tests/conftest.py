@@ -16,3 +16,17 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     monkeypatch.delenv("ENVELOPE_KMS", raising=False)
     monkeypatch.delenv("ENVELOPE_CALLER", raising=False)
     yield home
+
+
+# The fault campaign's summary line (tests/faults): hooks here, in the conftest every pytest
+# process loads first, so that xdist's controller (which collects nothing) prints it too.
+def pytest_configure(config: pytest.Config) -> None:
+    from tests.faults.conftest import configure_reports
+
+    configure_reports()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    from tests.faults.conftest import print_summary
+
+    print_summary(terminalreporter)

@@ -19,6 +19,7 @@ from envelope.s3.content import content_key_for, decrypt_bytes, encrypt_bytes, n
 from envelope.s3.keyrings import S3Keyring, WrappingKeyLike, as_keyring
 from envelope.s3.presign import PresignMethods
 from envelope.s3.ranges import RangeMethods
+from envelope.s3.replace import reuse_data_key
 from envelope.s3.results import OpenObject, Prepared, S3ObjectInfo
 from envelope.s3.rewrap import RewrapMethods
 from envelope.s3.stored import INSTRUCTION_SUFFIX, instruction_slot, read_metadata
@@ -45,6 +46,7 @@ class EncryptedS3Client(TransferMethods, RewrapMethods, RangeMethods, PresignMet
         keys: WrappingKeyLike | Sequence[WrappingKeyLike],
         format: str = "v3",
         instruction_file: bool = False,
+        replace_in_one_write: bool = False,
         require_key_commitment: bool = False,
         allow_unauthenticated_legacy: bool = False,
         allow_unauthenticated_ranges: bool = False,
@@ -62,6 +64,9 @@ class EncryptedS3Client(TransferMethods, RewrapMethods, RangeMethods, PresignMet
                 wraps new objects (an S3EC object has one data key); all are tried to read.
             format: ``"v3"`` (default) or ``"v2"`` for new objects.
             instruction_file: Store new objects' metadata in ``KEY.instruction``.
+            replace_in_one_write: Replace a V3 instruction-file object under the same KMS key
+                and context in one write, reusing its data key; off by default, as it trusts
+                the instruction file (``envelope.s3.replace`` says why that matters).
             require_key_commitment: Refuse to read V2 objects (no key commitment).
             allow_unauthenticated_legacy: Read legacy AES-CBC content and ``kms`` wrapping.
             allow_unauthenticated_ranges: Allow ranged gets (``get_object(Range=...)``,
@@ -93,6 +98,7 @@ class EncryptedS3Client(TransferMethods, RewrapMethods, RangeMethods, PresignMet
         self._keyrings = keyrings
         self._cipher = _FORMATS[format]
         self.instruction_file = instruction_file
+        self.replace_in_one_write = replace_in_one_write
         self.require_key_commitment = require_key_commitment
         self.allow_unauthenticated_legacy = allow_unauthenticated_legacy
         self.allow_unauthenticated_ranges = allow_unauthenticated_ranges
@@ -173,21 +179,69 @@ class EncryptedS3Client(TransferMethods, RewrapMethods, RangeMethods, PresignMet
         on_object, body = md.split_for_instruction_file(prepared.meta)
         return {**user, **on_object}, body
 
-    def check_instruction_file_slot(self, *, bucket: str, key: str) -> None:
+    def check_instruction_file_slot(self, *, bucket: str, key: str) -> str:
         """Refuse to write ``key`` with an instruction file when ``KEY.instruction`` is an object
         of its own (one without the S3EC's instruction-file marker): the instruction file would
         replace it. Called before the object is written.
 
+        Returns:
+            ``"absent"`` or ``"instruction"`` (an instruction file is there).
+
         Raises:
             S3EncryptionError: ``KEY.instruction`` exists and is not an instruction file.
         """
-        if instruction_slot(self._s3, bucket, key + INSTRUCTION_SUFFIX) != "foreign":
-            return
+        slot = instruction_slot(self._s3, bucket, key + INSTRUCTION_SUFFIX)
+        if slot != "foreign":
+            return slot
         raise S3EncryptionError(
             f"{key + INSTRUCTION_SUFFIX!r} exists and is not an instruction file (it has no "
             f"{md.INSTRUCTION_MARKER} metadata): writing {key!r} with an instruction file would "
             "replace it; rename one of them, or keep the metadata in the object's headers"
         )
+
+    def prepare_object(
+        self,
+        *,
+        bucket: str,
+        key: str,
+        context: Mapping[str, str] | None,
+        format: str | None,
+        instruction_file: bool | None,
+        user_metadata: Mapping[str, str] | None,
+    ) -> tuple[Prepared, dict[str, str], bytes | None]:
+        """``prepare`` and ``store_metadata`` for ``bucket/key``, checked before anything is sent.
+
+        With ``replace_in_one_write``, a V3 instruction-file object replaced under the same KMS
+        key and context reuses its data key (``envelope.s3.replace``): no instruction file body.
+
+        Returns:
+            (content key and metadata, the object's ``Metadata``, the instruction file body to
+            write after the object or None).
+
+        Raises:
+            S3EncryptionError: As ``prepare``, ``store_metadata`` and
+                ``check_instruction_file_slot``.
+        """
+        use_file = self.instruction_file if instruction_file is None else instruction_file
+        slot = self.check_instruction_file_slot(bucket=bucket, key=key) if use_file else "absent"
+        if self.replace_in_one_write and slot == "instruction":
+            keyring = self._keyrings[0]
+            cipher = self._cipher if format is None else _FORMATS.get(format.lower(), "")
+            reused = reuse_data_key(
+                self._s3, keyring, bucket=bucket, key=key,
+                instruction_name=key + INSTRUCTION_SUFFIX, cipher=cipher,
+                context=request_context(context, keyring),
+            )  # fmt: skip
+            if reused is not None:
+                metadata, _ = self.store_metadata(
+                    reused, user_metadata=user_metadata, instruction_file=True
+                )
+                return reused, metadata, None
+        prepared = self.prepare(context, format=format)
+        metadata, instruction = self.store_metadata(
+            prepared, user_metadata=user_metadata, instruction_file=use_file
+        )
+        return prepared, metadata, instruction
 
     def write_instruction_file(self, *, bucket: str, key: str, body: bytes | None) -> None:
         """Store an object's instruction file, after the object itself.
@@ -197,7 +251,8 @@ class EncryptedS3Client(TransferMethods, RewrapMethods, RangeMethods, PresignMet
         would stay with a data key that does not open it, lost for good. This way a failed
         upload leaves the old object and its file as they were. Between the two writes (and if
         this one fails) readers get a clear error, never wrong plaintext: the old file's data key
-        fails the new object's key commitment (V3) or tag (V2).
+        fails the new object's key commitment (V3) or tag (V2). A V3 object replaced under the
+        same key and context has no second write (``prepare_object``, ``envelope.s3.replace``).
         """
         if body is not None:
             self._s3.put_object(
@@ -268,13 +323,11 @@ class EncryptedS3Client(TransferMethods, RewrapMethods, RangeMethods, PresignMet
         format: str | None,
         extra: dict[str, Any],
     ) -> dict[str, Any]:
-        prepared = self.prepare(context, format=format)
+        prepared, metadata, instruction = self.prepare_object(
+            bucket=bucket, key=key, context=context, format=format,
+            instruction_file=instruction_file, user_metadata=extra.pop("Metadata", None),
+        )  # fmt: skip
         body = encrypt_bytes(prepared.key, data)
-        metadata, instruction = self.store_metadata(
-            prepared, user_metadata=extra.pop("Metadata", None), instruction_file=instruction_file
-        )
-        if instruction is not None:
-            self.check_instruction_file_slot(bucket=bucket, key=key)
         result: dict[str, Any] = self._s3.put_object(
             Bucket=bucket, Key=key, Body=body, Metadata=metadata, **extra
         )

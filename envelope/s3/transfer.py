@@ -87,12 +87,10 @@ def upload_stream(
     large = known is not None and known > client.multipart_threshold
     first = b"" if large else _read_full(source, client.multipart_threshold + 1)
     user_metadata = extra.pop("Metadata", None)
-    prepared = client.prepare(context, format=format)
-    metadata, instruction = client.store_metadata(
-        prepared, user_metadata=user_metadata, instruction_file=instruction_file
-    )
-    if instruction is not None:
-        client.check_instruction_file_slot(bucket=bucket, key=key)
+    prepared, metadata, instruction = client.prepare_object(
+        bucket=bucket, key=key, context=context, format=format,
+        instruction_file=instruction_file, user_metadata=user_metadata,
+    )  # fmt: skip
     if not large and len(first) <= client.multipart_threshold:
         body = encrypt_bytes(prepared.key, first)
         result: dict[str, Any] = s3.put_object(

@@ -107,6 +107,9 @@ class Operation:
     input: StructureShape | None
     accepts: frozenset[str]
     """The keyword arguments the method takes."""
+    needs: tuple[tuple[str, str], ...] = ()
+    """The keyword arguments the method cannot do without, each with its member's name: the
+    model leaves some optional that a KeyService requires (GenerateRandom's NumberOfBytes)."""
 
 
 def _camel(member: str) -> str:
@@ -227,7 +230,13 @@ class Protocol:
                 continue
             parameters = inspect.signature(bound).parameters
             shape = model.operation_model(name).input_shape
-            self.operations[name] = Operation(name, method, shape, frozenset(parameters))
+            members = {xform_name(m): m for m in (shape.members if shape is not None else ())}
+            needs = tuple(
+                (p.name, members.get(p.name, p.name))
+                for p in parameters.values()
+                if p.default is inspect.Parameter.empty and p.kind is p.KEYWORD_ONLY
+            )
+            self.operations[name] = Operation(name, method, shape, frozenset(parameters), needs)
         self.known = frozenset(model.operation_names)
 
     def operation(self, target: str | None) -> Operation:
@@ -293,6 +302,12 @@ class Protocol:
             else:
                 raise UnsupportedOperationException(
                     f"envelope serve does not support the {member} parameter of {operation.name}"
+                )
+        for name, member in operation.needs:
+            if name not in arguments:
+                raise ValidationException(
+                    f"1 validation error detected: Value null at '{_camel(member)}' failed to "
+                    "satisfy constraint: Member must not be null"
                 )
         return arguments
 

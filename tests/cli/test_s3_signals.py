@@ -18,6 +18,7 @@ from envelope import KmsKey, LocalKeyService
 from envelope.s3 import EncryptedS3Client
 from tests.cli.conftest import Run, ok_json
 from tests.moto_server import MotoServer, boto3_client, moto_env, moto_server
+from tests.pending import pending_sizes
 
 __all__ = ["moto_env", "moto_server"]
 
@@ -67,7 +68,7 @@ def test_get_to_a_file(client: EncryptedS3Client, tmp_path: Path, signum: int) -
     out = tmp_path / "out" / "plain.bin"
     out.parent.mkdir()
     process = _start("s3", "get", "s3://bkt/big", "-o", str(out))
-    _signal_when(process, lambda: any(p.stat().st_size > MIB for p in out.parent.iterdir()), signum)
+    _signal_when(process, lambda: any(s > MIB for s in pending_sizes(out.parent)), signum)
     assert list(out.parent.iterdir()) == []  # no plain.bin, no .plain.bin.XXXX.part
 
 
@@ -79,7 +80,7 @@ def test_decrypt_url_to_a_file(client: EncryptedS3Client, tmp_path: Path, signum
     out.parent.mkdir()
     process = _start("decrypt-url", signed.url, "--instruction-url", str(signed.instruction_url),
                      "-o", str(out))  # fmt: skip
-    _signal_when(process, lambda: any(p.stat().st_size > MIB for p in out.parent.iterdir()), signum)
+    _signal_when(process, lambda: any(s > MIB for s in pending_sizes(out.parent)), signum)
     assert list(out.parent.iterdir()) == []
 
 

@@ -24,6 +24,7 @@ import pytest
 
 from envelope.keys.local import LocalKeyService
 from envelope.message import KmsKey, encrypt, encrypt_stream
+from tests.pending import pending_sizes
 
 FRAME = 65536
 SIZE = 32 * 1024 * 1024  # 32 MiB: half goes in before the signal
@@ -53,7 +54,7 @@ def _parts(folder: Path) -> list[Path]:
 
 
 def _started(folder: Path) -> Callable[[], bool]:
-    return lambda: any(p.stat().st_size > 0 for p in _parts(folder))
+    return lambda: any(size > 0 for size in pending_sizes(folder))
 
 
 def _interrupt(
@@ -202,7 +203,7 @@ def test_rewrap_in_place(signum: int, arn: str, tmp_path: Path) -> None:
                 "the rewrap",
             )
             child.send_signal(signal.SIGSTOP)
-            if child.poll() is None and _parts(folder):
+            if child.poll() is None and pending_sizes(folder):
                 child.send_signal(signum)
                 child.send_signal(signal.SIGCONT)
                 _, err = child.communicate(timeout=60)

@@ -493,9 +493,12 @@ def test_raw_key_without_to_is_skipped_and_dry_run_writes_nothing(
 
 def test_racing_writer_of_an_instruction_file_wins(s3: Any, bucket: str, local_key: KmsKey) -> None:
     """The instruction file is rewritten with If-Match on the ETag read first: an object (and
-    instruction file) replaced in between by another writer is not clobbered with a stale key."""
+    instruction file) replaced in between by another writer is not clobbered with a stale key.
+    The racer writes under another context; with ``replace_in_one_write`` and the same context it
+    would reuse the data key (``envelope.s3.replace``): see below."""
     writer = EncryptedS3Client(s3, keys=local_key, instruction_file=True)
     writer.put_object(Bucket=bucket, Key="o", Body=b"first")
+    racer = {"racer": "1"}
 
     class RacingS3:
         """The real client; the racing writer replaces the object just before our write."""
@@ -505,12 +508,37 @@ def test_racing_writer_of_an_instruction_file_wins(s3: Any, bucket: str, local_k
 
         def put_object(self, **kwargs: Any) -> Any:
             if kwargs["Key"] == "o" + SUFFIX and "IfMatch" in kwargs:
-                writer.put_object(Bucket=bucket, Key="o", Body=b"second")
+                writer.put_object(Bucket=bucket, Key="o", Body=b"second", EncryptionContext=racer)
             return s3.put_object(**kwargs)
 
     client = EncryptedS3Client(RacingS3(), keys=local_key)
     with pytest.raises(Exception, match="PreconditionFailed"):
         client.rewrap_object(bucket, "o")
+    got = writer.get_object(Bucket=bucket, Key="o", EncryptionContext=racer)
+    assert got["Body"].read() == b"second"
+
+
+def test_racing_writer_under_the_same_key_keeps_the_data_key(
+    s3: Any, bucket: str, local_key: KmsKey
+) -> None:
+    """A racer replacing the object under the same key and context (``replace_in_one_write``)
+    reuses the instruction file's data key and leaves the file alone, so the rewrap's If-Match
+    holds and its new wrapping of that data key opens the racer's object."""
+    writer = EncryptedS3Client(s3, keys=local_key, instruction_file=True,
+                               replace_in_one_write=True)  # fmt: skip
+    writer.put_object(Bucket=bucket, Key="o", Body=b"first")
+
+    class RacingS3:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(s3, name)
+
+        def put_object(self, **kwargs: Any) -> Any:
+            if kwargs["Key"] == "o" + SUFFIX and "IfMatch" in kwargs:
+                writer.put_object(Bucket=bucket, Key="o", Body=b"second")
+            return s3.put_object(**kwargs)
+
+    result = EncryptedS3Client(RacingS3(), keys=local_key).rewrap_object(bucket, "o")
+    assert result.status == "rewrapped"
     assert writer.get_object(Bucket=bucket, Key="o")["Body"].read() == b"second"
 
 

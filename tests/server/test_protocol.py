@@ -241,3 +241,20 @@ def test_arguments_follow_the_model(protocol: Protocol) -> None:
                            "ValidTo": bad}).encode()  # fmt: skip
         with pytest.raises(KeyServiceError, match="timestamp"):
             protocol.arguments(imports, body)
+
+
+@pytest.mark.parametrize("body", [{}, {"NumberOfBytds": 32}, {"NumberOfBytes": None}])
+def test_a_member_the_model_leaves_optional_but_the_service_needs(
+    protocol: Protocol, body: dict[str, Any]
+) -> None:
+    """Found by the kms_request fuzz target: GenerateRandom without NumberOfBytes (optional in
+    the model, required by KeyService.generate_random) called the method without it, and the
+    TypeError became a 500. It is a ValidationException naming the member, as a null required
+    member is."""
+    operation = protocol.operation("TrentService.GenerateRandom")
+    with pytest.raises(KeyServiceError) as caught:
+        protocol.arguments(operation, json.dumps(body).encode())
+    assert caught.value.code == "ValidationException"
+    assert "'numberOfBytes'" in caught.value.message
+    every = [(op.name, name) for op in protocol.operations.values() for name, _ in op.needs]
+    assert ("GenerateRandom", "number_of_bytes") in every

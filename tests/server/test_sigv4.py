@@ -238,3 +238,37 @@ def test_headers_botocore_leaves_unsigned_count_when_another_sdk_signs_them() ->
     )
     assert check(other_sdk)
     refused("InvalidSignatureException", lambda: check(with_header(other_sdk, "User-Agent", "x")))
+
+
+def test_a_signed_host_header_that_was_not_sent_is_refused() -> None:
+    """Found by the sigv4_headers fuzz target: SignedHeaders names host but no Host arrived
+    (HTTP/1.0 allows that); botocore then read a host of None and raised AttributeError, which
+    the server answered with a 500. It is an InvalidSignatureException like any missing one."""
+    request = signed()
+    no_host = replace(request, headers=[(k, v) for k, v in request.headers
+                                        if k.lower() != "host"])  # fmt: skip
+    refused("InvalidSignatureException", lambda: check(no_host), "signed header 'host'")
+    no_host = replace(query_signed(), headers=[(k, v) for k, v in query_signed().headers
+                                               if k.lower() != "host"])  # fmt: skip
+    refused("InvalidSignatureException", lambda: check(no_host), "signed header 'host'")
+
+
+def test_a_non_ascii_body_hash_or_signature_is_refused() -> None:
+    """Found by the sigv4_headers fuzz target: an X-Amz-Content-SHA256 header (or a signature)
+    holding a non-ASCII character reached ``hmac.compare_digest`` as a str, which raises
+    TypeError for non-ASCII text (a 500). Both are compared as bytes now: a mismatch like any
+    (a signature that is not hex never gets that far)."""
+    request = signed()
+    bad_hash = with_header(request, "X-Amz-Content-SHA256", "44136fa355b3\xa778a1146ad16f")
+    refused("InvalidSignatureException", lambda: check(bad_hash), "x-amz-content-sha256")
+    claimed = dict((k.lower(), v) for k, v in request.headers)["authorization"]
+    bad_signature = with_header(request, "Authorization", claimed[:-1] + "\xe9")
+    refused("IncompleteSignatureException", lambda: check(bad_signature))
+
+
+@pytest.mark.parametrize("host", ["[127.0.0.1:4599", "127.0.0.1:4599]", "[::1"])
+def test_a_host_that_is_no_valid_url_authority_is_refused(host: str) -> None:
+    """Found by the sigv4_headers fuzz target: a signed Host header with an unbalanced bracket
+    made botocore's URL parsing raise ValueError ("Invalid IPv6 URL"), a 500."""
+    bad = with_header(signed(), "Host", host)
+    refused("InvalidSignatureException", lambda: check(bad), "Host header")
