@@ -123,8 +123,6 @@ def check_caller(arn: object, source_ip: object = None, *, partition: str = "aws
             f"are in partition {partition}"
         )
     if source_ip is not None:
-        import ipaddress  # only callers with an address need it (CLI start-up)
-
         try:
             source_ip = str(plain_address(str(source_ip)))
         except ValueError:
