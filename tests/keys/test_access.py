@@ -487,3 +487,16 @@ def test_a_policy_of_the_wrong_type_is_a_validation_error(kms: LocalKeyService) 
             kms.put_key_policy(key_id=key_id, policy=wrong)  # type: ignore[arg-type]
         with pytest.raises(ValidationException):
             kms.create_key(policy=wrong)  # type: ignore[arg-type]
+
+
+def test_an_operation_in_progress_never_shows_its_arguments_in_repr() -> None:
+    """The record of an operation holds its arguments (Encrypt's plaintext, ImportKeyMaterial's
+    key material) while it runs; a repr of it, in a traceback with locals or a debug log, must
+    not carry them."""
+    from envelope.keys.local.access import Call, rule_for
+
+    secret = b"plaintext that must stay out of reprs"
+    call = Call("encrypt", rule_for("encrypt"), {"key_id": "alias/a", "plaintext": secret})
+    shown = repr(call)
+    assert "encrypt" in shown
+    assert repr(secret) not in shown and secret.decode() not in shown

@@ -152,7 +152,8 @@ class Call:
 
     method: str
     rule: Rule
-    arguments: dict[str, Any]
+    arguments: dict[str, Any] = field(repr=False)
+    """The operation's keyword arguments: plaintext and data keys among them, so never in repr."""
     authorized: bool = False
     tokens: set[str] = field(default_factory=set)
     """Grant tokens of the request, once checked."""
