@@ -77,19 +77,18 @@ def _link_way(folder: Path) -> _LinkWay | None:
         if e.errno in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):  # no O_TMPFILE here
             _link_ways[device] = None
         return None  # or not writable: the named file's own error will say so
-    if probe is not None:
-        try:
-            for candidate in (_link_through_proc, _link_empty_path):
-                name = _temp_name(folder, ".probe.")
-                try:
-                    candidate(probe, name)
-                except (OSError, AttributeError):
-                    continue
-                os.unlink(name)
-                way = candidate
-                break
-        finally:
-            os.close(probe)
+    try:
+        for candidate in (_link_through_proc, _link_empty_path):
+            name = _temp_name(folder, ".probe.")
+            try:
+                candidate(probe, name)
+            except (OSError, AttributeError):
+                continue
+            os.unlink(name)
+            way = candidate
+            break
+    finally:
+        os.close(probe)
     _link_ways[device] = way
     return way
 
