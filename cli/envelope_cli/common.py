@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, BinaryIO, cast
 
@@ -52,6 +52,26 @@ def key_service() -> Iterator[KeyService]:
         close = getattr(service, "close", None)
         if callable(close):
             close()
+
+
+def every_page(fetch: Callable[[str | None], Any], entries: str) -> list[Any]:
+    """Every entry of a paged KMS list call, all pages followed.
+
+    Args:
+        fetch: Returns the page that starts at a marker (None: the first page).
+        entries: The name of the page's entries field (``keys``, ``grants``, ``tags``, ...).
+
+    Returns:
+        The entries of every page, in order.
+    """
+    found: list[Any] = []
+    marker: str | None = None
+    while True:
+        page = fetch(marker)
+        found.extend(getattr(page, entries))
+        if not page.truncated or not page.next_marker:
+            return found
+        marker = page.next_marker
 
 
 def _json_default(value: object) -> object:

@@ -13,6 +13,7 @@ from envelope.keys.base import GrantListEntry, KeyService, Tag
 from envelope.keys.shapes import to_kms_shape
 from envelope_cli.common import (
     CliError,
+    every_page,
     key_service,
     open_input,
     parse_context,
@@ -150,16 +151,14 @@ def grant_list(
     as_json: JsonOpt = False,
 ) -> None:
     """List a key's grants."""
-    entries: list[GrantListEntry] = []
     with key_service() as kms:
         key_id = _key_id(kms, key)
-        marker: str | None = None
-        while True:
-            page = kms.list_grants(key_id=key_id, grantee_principal=grantee, marker=marker)
-            entries.extend(page.grants)
-            if not page.truncated or not page.next_marker:
-                break
-            marker = page.next_marker
+        entries: list[GrantListEntry] = every_page(
+            lambda marker: kms.list_grants(
+                key_id=key_id, grantee_principal=grantee, marker=marker
+            ),
+            "grants",
+        )
     if as_json:
         print_json({"Grants": to_kms_shape(tuple(entries))})
     elif entries:
@@ -202,17 +201,16 @@ def grant_revoke(
 # --- tags (registered on ``envelope key`` by keys.py) ------------------------------------------
 def all_tags(kms: KeyService, key_id: str) -> list[Tag] | None:
     """Every tag of a key, or None when the caller may not list them."""
-    found: list[Tag] = []
-    marker: str | None = None
     try:
-        while True:
-            page = kms.list_resource_tags(key_id=key_id, marker=marker)
-            found.extend(page.tags)
-            if not page.truncated or not page.next_marker:
-                return found
-            marker = page.next_marker
+        return _tags_of(kms, key_id)
     except AccessDeniedException:
         return None
+
+
+def _tags_of(kms: KeyService, key_id: str) -> list[Tag]:
+    return every_page(
+        lambda marker: kms.list_resource_tags(key_id=key_id, marker=marker), "tags"
+    )
 
 
 def tag(
@@ -243,15 +241,7 @@ def untag(
 def tags(key: KeyArg, as_json: JsonOpt = False) -> None:
     """List a key's tags."""
     with key_service() as kms:
-        key_id = _key_id(kms, key)
-        found: list[Tag] = []
-        marker: str | None = None
-        while True:
-            page = kms.list_resource_tags(key_id=key_id, marker=marker)
-            found.extend(page.tags)
-            if not page.truncated or not page.next_marker:
-                break
-            marker = page.next_marker
+        found = _tags_of(kms, _key_id(kms, key))
     if as_json:
         print_json({"Tags": to_kms_shape(tuple(found))})
     elif found:

@@ -17,7 +17,14 @@ from envelope.keys.base import (
 )
 from envelope.keys.shapes import to_kms_shape
 from envelope.keys.validate import check_alias_name
-from envelope_cli.common import CliError, key_service, print_json, print_table, terminal_safe
+from envelope_cli.common import (
+    CliError,
+    every_page,
+    key_service,
+    print_json,
+    print_table,
+    terminal_safe,
+)
 from envelope_cli.key_access import all_tags, grant_app, policy_app, tag, tags, untag
 
 app = typer.Typer(help="Create and manage keys.", no_args_is_help=True)
@@ -150,16 +157,11 @@ def _refuse_taken_alias(kms: KeyService, alias: str) -> None:
 @app.command("list")
 def list_keys(as_json: JsonOpt = False) -> None:
     """List every key (with state, spec and aliases unless --json)."""
-    entries: list[KeyListEntry] = []
     rows: list[list[str]] = []
     with key_service() as kms:
-        marker: str | None = None
-        while True:
-            page = kms.list_keys(marker=marker)
-            entries.extend(page.keys)
-            if not page.truncated or not page.next_marker:
-                break
-            marker = page.next_marker
+        entries: list[KeyListEntry] = every_page(
+            lambda marker: kms.list_keys(marker=marker), "keys"
+        )
         if not as_json:
             names: dict[str, list[str]] = {}
             for alias in _all_aliases(kms, None):
@@ -182,14 +184,7 @@ def list_keys(as_json: JsonOpt = False) -> None:
 
 
 def _all_aliases(kms: KeyService, key: str | None) -> list[AliasListEntry]:
-    entries: list[AliasListEntry] = []
-    marker: str | None = None
-    while True:
-        page = kms.list_aliases(key_id=key, marker=marker)
-        entries.extend(page.aliases)
-        if not page.truncated or not page.next_marker:
-            return entries
-        marker = page.next_marker
+    return every_page(lambda marker: kms.list_aliases(key_id=key, marker=marker), "aliases")
 
 
 @app.command("describe")
@@ -220,16 +215,11 @@ def rotate(key: KeyArg, as_json: JsonOpt = False) -> None:
 @app.command("rotations")
 def rotations(key: KeyArg, as_json: JsonOpt = False) -> None:
     """List a key's rotations."""
-    entries: list[RotationsListEntry] = []
     with key_service() as kms:
         key_id = _key_id(kms, key)
-        marker: str | None = None
-        while True:
-            page = kms.list_key_rotations(key_id=key_id, marker=marker)
-            entries.extend(page.rotations)
-            if not page.truncated or not page.next_marker:
-                break
-            marker = page.next_marker
+        entries: list[RotationsListEntry] = every_page(
+            lambda marker: kms.list_key_rotations(key_id=key_id, marker=marker), "rotations"
+        )
     if as_json:
         print_json({"Rotations": to_kms_shape(tuple(entries))})
     elif entries:

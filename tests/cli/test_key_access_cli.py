@@ -140,3 +140,26 @@ def test_tag_untag_tags_and_describe(envelope: Run) -> None:
     envelope("key", "untag", key_id, "team")
     assert envelope("key", "tags", key_id).stdout.decode().strip() == "no tags"
     assert ok_json(envelope("key", "describe", key_id, "--json"))["Tags"] == []
+
+
+def test_lists_follow_every_page(envelope: Run) -> None:
+    """``key grant list``, ``key alias list`` and ``key list`` return every entry, not the first
+    page: 60 grants and 60 aliases (50 a page by default) and 101 keys (100 a page)."""
+    from envelope.keys.local import LocalKeyService
+
+    with LocalKeyService() as kms:
+        key_id = kms.create_key().key_metadata.key_id
+        for n in range(60):
+            kms.create_grant(key_id=key_id, grantee_principal=f"arn:aws:iam::{ACCOUNT}:user/u{n}",
+                             operations=["Decrypt"])  # fmt: skip
+            kms.create_alias(alias_name=f"alias/page-{n:02}", target_key_id=key_id)
+        for _ in range(100):
+            kms.create_key()
+    grants = ok_json(envelope("key", "grant", "list", key_id, "--json"))["Grants"]
+    assert len(grants) == 60 and len({g["GrantId"] for g in grants}) == 60
+    aliases = ok_json(envelope("key", "alias", "list", "--json"))["Aliases"]
+    assert sorted(a["AliasName"] for a in aliases) == [f"alias/page-{n:02}" for n in range(60)]
+    keys = ok_json(envelope("key", "list", "--json"))["Keys"]
+    assert len({k["KeyId"] for k in keys}) == 101
+    table = envelope("key", "list")
+    assert table.returncode == 0 and table.stdout.decode().count("alias/page-") == 60
