@@ -106,6 +106,17 @@ def _name_at_target(way: _LinkWay, fd: int, target: Path) -> bool:
     return True
 
 
+def _sync_folder(folder: Path) -> None:
+    """Make a new name in ``folder`` durable (fsync(2): the file's own fsync does not cover the
+    directory entry). Best effort: some file systems refuse fsync on a folder."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     """Yield a binary file that replaces ``path`` only if the block ends without an exception.
@@ -149,16 +160,18 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
             yield handle
             handle.flush()
             with contextlib.suppress(FileNotFoundError):  # replacing a file keeps its mode
-                os.fchmod(handle.fileno(), target.stat().st_mode & 0o7777)
+                os.fchmod(handle.fileno(), target.stat().st_mode & 0o777)  # never set-id bits
             os.fsync(handle.fileno())
             if way is not None:
                 if _name_at_target(way, handle.fileno(), target):
+                    _sync_folder(folder)
                     return
                 with signals_deferred():
                     temp = _temp_name(folder, prefix)
                     way(handle.fileno(), temp)
         assert temp is not None
         os.replace(temp, target)
+        _sync_folder(folder)
     except BaseException:
         if temp is not None:
             with contextlib.suppress(FileNotFoundError):

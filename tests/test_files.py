@@ -74,3 +74,15 @@ def test_a_replaced_file_keeps_its_mode_and_a_new_one_is_private(tmp_path: Path)
         out.write(b"x")
     assert stat.S_IMODE((tmp_path / "fresh.txt").stat().st_mode) == 0o600
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fresh.txt", "shared.txt"]
+
+
+def test_a_replaced_file_keeps_its_permissions_but_never_set_id_bits(tmp_path: Path) -> None:
+    """Replacing a setuid/setgid/sticky file gives new content its rwx bits only: plaintext
+    written over an executable must not inherit the right to run as its owner (review finding)."""
+    target = tmp_path / "tool"
+    target.write_bytes(b"old")
+    os.chmod(target, 0o6755)
+    with atomic_write(target) as out:
+        out.write(b"new")
+    assert target.read_bytes() == b"new"
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o755

@@ -41,11 +41,11 @@ def principal_arn(caller: str) -> str:
     (IAM, reference_policies_condition-keys, aws:PrincipalArn: "Do not specify the assumed role
     session ARN"). A session ARN does not carry the role's path, so the role ARN here has none.
     """
-    if ":assumed-role/" not in caller:
-        return caller
-    head, session = caller.split(":assumed-role/", 1)
-    partition, account = head.split(":")[1], head.rsplit(":", 1)[-1]
-    return f"arn:{partition}:iam::{account}:role/{session.split('/', 1)[0]}"
+    head, marker, session = caller.partition(":assumed-role/")
+    fields = head.split(":")  # arn:PARTITION:sts::ACCOUNT
+    if not marker or len(fields) != 5 or fields[0] != "arn":
+        return caller  # not a role session's ARN: the caller as given
+    return f"arn:{fields[1]}:iam::{fields[4]}:role/{session.split('/', 1)[0]}"
 
 
 def request_context(

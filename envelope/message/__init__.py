@@ -21,8 +21,8 @@ _EXPORTS: dict[str, str] = {
     "MessageInfo": "envelope.message.info",
     "DataKeyCacheProtocol": "envelope.message.materials",
     "EncryptionMaterials": "envelope.message.materials",
-    "rewrap": "envelope.message.rewrap",
-    "rewrap_file": "envelope.message.rewrap",
+    "rewrap": "envelope.message.rewrapping",
+    "rewrap_file": "envelope.message.rewrapping",
     "SUITES": "envelope.message.suites",
     "Suite": "envelope.message.suites",
     "KmsKey": "envelope.message.wrapping",
@@ -48,8 +48,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from envelope.message.info import MessageInfo as MessageInfo
     from envelope.message.materials import DataKeyCache as DataKeyCacheProtocol  # noqa: F401
     from envelope.message.materials import EncryptionMaterials as EncryptionMaterials
-    from envelope.message.rewrap import rewrap as rewrap
-    from envelope.message.rewrap import rewrap_file as rewrap_file
+    from envelope.message.rewrapping import rewrap as rewrap
+    from envelope.message.rewrapping import rewrap_file as rewrap_file
     from envelope.message.suites import SUITES as SUITES
     from envelope.message.suites import Suite as Suite
     from envelope.message.wrapping import KmsKey as KmsKey

@@ -293,3 +293,10 @@ def test_principal_arn_of_a_role_session_is_its_role() -> None:
     assert not holds({"ArnLike": {"aws:PrincipalArn": "arn:aws:sts::*:assumed-role/*"}}, context)
     user = "arn:aws:iam::111122223333:user/ops/bob"
     assert request_context(caller=user, region="us-east-1")["aws:principalarn"] == user
+
+
+def test_a_caller_that_only_looks_like_a_role_session_is_taken_as_given() -> None:
+    """A caller text with ':assumed-role/' but no ARN head (found by the policy_evaluation fuzz
+    target: an IndexError after parsing) is its own aws:PrincipalArn, never an exception."""
+    for caller in ("0a3456789012:assumed-role/reader/s1", ":assumed-role/x", "arn:assumed-role/x"):
+        assert request_context(caller=caller, region="us-east-1")["aws:principalarn"] == caller
