@@ -25,7 +25,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -176,6 +176,18 @@ def replay(url: str, raw: bytes, *, threads: int, seconds: float) -> dict[str, f
             if sock is not None:
                 sock.close()
 
+    return _run_threads(worker, threads, seconds, latencies, failures)
+
+
+def _run_threads(
+    worker: Callable[[int], None],
+    threads: int,
+    seconds: float,
+    latencies: list[list[float]],
+    failures: list[int],
+) -> dict[str, float]:
+    """Run ``worker(0..threads-1)`` in threads until they stop; rate, latency percentiles and
+    the failures the workers counted (read once they have all stopped)."""
     workers = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(threads)]
     began = time.monotonic()
     for thread in workers:
@@ -260,22 +272,7 @@ def local_replay(kms: Any, key_id: str, blob: bytes, operation: str, *, threads:
             call()
             mine.append(time.perf_counter() - started)
 
-    workers = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(threads)]
-    began = time.monotonic()
-    for thread in workers:
-        thread.start()
-    for thread in workers:
-        thread.join(timeout=seconds + 60)
-    elapsed = time.monotonic() - began
-    every = sorted(x for mine in latencies for x in mine)
-    count = len(every)
-    return {
-        "requests_per_s": count / elapsed,
-        "p50_ms": every[count // 2] * 1000 if count else 0.0,
-        "p99_ms": every[min(count - 1, int(count * 0.99))] * 1000 if count else 0.0,
-        "failures": 0.0,
-        "requests": float(count),
-    }
+    return _run_threads(worker, threads, seconds, latencies, [])
 
 
 @pytest.fixture(scope="module")
