@@ -318,7 +318,7 @@ def test_a_group_writable_parent_is_refused_unless_the_group_is_the_users_own(
     with pytest.raises(KeystoreError, match="others may write to"):
         LocalKeyService(parent / "home")
     if grp.getgrgid(os.getegid()).gr_mem:
-        pytest.skip("the user's group has other members here: not a user-private group")
+        pytest.skip(reason="the user's group has other members here: not a user-private group")
     os.chown(parent, -1, os.getegid())
     with LocalKeyService(parent / "home") as kms:
         kms.create_key()
